@@ -1,0 +1,1 @@
+"""geogrid's HTTP service (FastAPI): map layers, locate and route, reports."""

@@ -1,0 +1,95 @@
+"""One exception hierarchy and one status-code table; every error body is machine-readable.
+
+Body shape: ``{"error": CODE, "message": TEXT, "details": [{"field": ..., "reason": ...}, ...]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+class GeogridError(Exception):
+    """Base of every error the API answers on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.extra = extra
+
+
+class InvalidInput(GeogridError):
+    code = "invalid_input"
+
+
+class NotAuthenticated(GeogridError):
+    code = "not_authenticated"
+
+
+class Forbidden(GeogridError):
+    code = "forbidden"
+
+
+class NotFound(GeogridError):
+    code = "not_found"
+
+
+class Conflict(GeogridError):
+    code = "conflict"
+
+
+class PayloadTooLarge(GeogridError):
+    code = "payload_too_large"
+
+
+class Unavailable(GeogridError):
+    code = "unavailable"
+
+
+STATUS: dict[type[GeogridError], int] = {
+    InvalidInput: 422,
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    Unavailable: 503,
+    GeogridError: 400,
+}
+
+
+def status_for(exc: GeogridError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None, **extra: Any) -> dict:
+    return {"error": code, "message": message, "details": details or [], **extra}
+
+
+def _field(loc: tuple | list) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn exceptions into the shared error body."""
+
+    @app.exception_handler(GeogridError)
+    async def _geogrid(_: Request, exc: GeogridError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "ApiKey"} if isinstance(exc, NotAuthenticated) else None
+        body = error_body(exc.code, exc.message, exc.details, **exc.extra)
+        return JSONResponse(body, status_code=status_for(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": _field(e.get("loc", ())), "reason": e.get("msg", "invalid")} for e in exc.errors()]
+        return JSONResponse(error_body("invalid_input", "request did not validate", details), status_code=422)

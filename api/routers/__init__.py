@@ -1,0 +1,1 @@
+"""One module per concern; each may expose ``router`` (an APIRouter) and ``setup(app)`` (start-up hooks)."""

@@ -1,0 +1,27 @@
+"""Alembic environment: runs the packaged migrations against the URL given in the config."""
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from geogrid.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave PostGIS's own tables (spatial_ref_sys, topology) out of autogenerate."""
+    return not (type_ == "table" and name in {"spatial_ref_sys"})
+
+
+def run_migrations_online() -> None:
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection, target_metadata=target_metadata, include_object=include_object
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()

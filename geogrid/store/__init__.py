@@ -1,0 +1,1 @@
+"""The PostGIS store: schema, connections, imports and the plan lifecycle."""
