@@ -17,7 +17,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings.from_env()
     app = FastAPI(title=settings.title, version="0.1.0")
     app.state.settings = settings
-    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"])
+    app.add_middleware(
+        CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"]
+    )
     errors.install(app)
     for info in sorted(pkgutil.iter_modules(api.routers.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"api.routers.{info.name}")

@@ -55,15 +55,15 @@ def create_database(url: str) -> bool:
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-            ).scalar()
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}).scalar()
             if exists:
                 return False
             conn.execute(text(f'CREATE DATABASE "{target.database}"'))
             return True
     except DBAPIError as exc:
-        raise StoreError(f"cannot reach PostgreSQL at {target.render_as_string(hide_password=True)}: {exc.orig}") from exc
+        raise StoreError(
+            f"cannot reach PostgreSQL at {target.render_as_string(hide_password=True)}: {exc.orig}"
+        ) from exc
     finally:
         admin.dispose()
 

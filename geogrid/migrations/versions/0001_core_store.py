@@ -22,9 +22,7 @@ def upgrade() -> None:
         "admin_area",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("level", sa.String(length=16), nullable=False),
-        sa.Column(
-            "code", sa.String(length=32), nullable=False, comment="GB/T 2260-style digits or a local code"
-        ),
+        sa.Column("code", sa.String(length=32), nullable=False, comment="GB/T 2260-style digits or a local code"),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("area_m2", sa.Float(), nullable=True),
@@ -94,9 +92,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("kind", sa.String(length=32), server_default="department", nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "admin_area_id", sa.Integer(), nullable=True, comment="territory it answers for (属地), if any"
-        ),
+        sa.Column("admin_area_id", sa.Integer(), nullable=True, comment="territory it answers for (属地), if any"),
         sa.ForeignKeyConstraint(["admin_area_id"], ["admin_area.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["parent_id"], ["unit.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
@@ -199,9 +195,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_account_key_prefix"), table_name="account")
     op.drop_table("account")
     op.drop_table("unit")
-    op.drop_index(
-        "plan_one_published_per_layer", table_name="plan", postgresql_where=sa.text("status = 'published'")
-    )
+    op.drop_index("plan_one_published_per_layer", table_name="plan", postgresql_where=sa.text("status = 'published'"))
     op.drop_table("plan")
     op.drop_table("grid_layer")
     op.drop_index(op.f("ix_admin_area_parent_id"), table_name="admin_area")
