@@ -1,0 +1,1 @@
+"""Plan and grid metrics; each is a small function whose docstring gives its formula and source."""

@@ -1,0 +1,43 @@
+"""Size metrics in metres, computed in the local metric CRS of the geometries."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geogrid.crs import metric_crs_for
+
+
+def to_metric(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    """``geoms`` in a local conformal metric CRS (Gauss-Krüger in China, UTM elsewhere)."""
+    if geoms.crs is not None and geoms.crs.is_projected:
+        return geoms
+    return geoms.to_crs(metric_crs_for(gpd.GeoDataFrame(geometry=geoms)))
+
+
+def area_m2(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Planar area in m² in the local metric CRS (scale error < 0.1 % within a 3° zone)."""
+    return to_metric(geoms).area.to_numpy()
+
+
+def diameter_m(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Patrol diameter: the largest distance between two points of the polygon, in metres.
+
+    Formula: max ‖p − q‖ over vertices p, q of the convex hull (the farthest pair of a polygon lies on its hull).
+    Hulls of grids have tens of vertices, so the pairwise matrix per grid is small; the loop is over grids only.
+    """
+    metric = to_metric(geoms)
+    hulls = shapely.convex_hull(np.asarray(metric.values))
+    coords, index = shapely.get_coordinates(hulls, return_index=True)
+    out = np.zeros(len(hulls))
+    if len(coords) == 0:
+        return out
+    starts = np.searchsorted(index, np.arange(len(hulls)))
+    ends = np.searchsorted(index, np.arange(len(hulls)), side="right")
+    for i, (s, e) in enumerate(zip(starts, ends, strict=True)):
+        pts = coords[s:e]
+        if len(pts) > 1:
+            d = pts[:, None, :] - pts[None, :, :]
+            out[i] = float(np.sqrt((d**2).sum(-1)).max())
+    return out
