@@ -1,0 +1,147 @@
+"""``geogrid plan validate|publish|list|retire``: check a plan's topology and manage its lifecycle."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy.exc import DBAPIError
+
+from geogrid.cli.common import fail, print_json
+from geogrid.store.db import StoreError, session_scope
+from geogrid.store.plans import list_plans, publish_plan, retire
+from geogrid.validation import validate_plan
+
+SHOWN = 10
+
+
+def _at(item: dict) -> str:
+    lon, lat = item["location"]
+    return f"at {lon:.6f}, {lat:.6f}"
+
+
+def _section(title: str, items: list[dict], total: int, line) -> None:
+    typer.echo(f"{title}: {total}")
+    for item in items[:SHOWN]:
+        typer.echo(f"  {line(item)}")
+    if total > SHOWN:
+        typer.echo(f"  … {total - SHOWN} more (see --json)")
+
+
+def print_report(r: dict) -> None:
+    """The validation report as a planner reads it: one section per check, largest problems first."""
+    typer.echo(f"plan {r['plan']} (layer {r['layer']}, version {r['version']}, {r['status']}): {r['grids']} grid(s)")
+    if r.get("error"):
+        typer.echo(f"  {r['error']}")
+        return
+    s, cov = r["summary"], r["coverage"]
+    if cov:
+        typer.echo(
+            f"coverage: {100 * cov['ratio']:.3f}% of the jurisdiction ({cov['level']} areas: "
+            f"{cov['covered_m2']:,.0f} of {cov['jurisdiction_m2']:,.0f} m²)"
+        )
+    else:
+        typer.echo("coverage: unknown (no admin areas under the plan)")
+    _section(
+        "invalid geometries",
+        r["invalid"],
+        s["invalid"],
+        lambda i: f"{i['code']}: {i['reason']}" + (" (repaired at import)" if i["repaired"] else ""),
+    )
+    _section(
+        f"overlaps ({s['overlap_m2']:,.1f} m²)",
+        r["overlaps"],
+        s["overlaps"],
+        lambda i: f"{i['codes'][0]} × {i['codes'][1]}: {i['area_m2']:,.1f} m² {_at(i)}",
+    )
+    _section(f"gaps ({s['gap_m2']:,.1f} m²)", r["gaps"], s["gaps"], lambda i: f"{i['area_m2']:,.1f} m² {_at(i)}")
+    _section(
+        "community border crossings",
+        r["crossings"],
+        s["crossings"],
+        lambda i: (
+            f"{i['code']}: {i['outside_m2']:,.1f} m² ({100 * i['outside_share']:.2f}%) outside community "
+            f"{i['community']} {_at(i)}"
+        ),
+    )
+    _section(
+        "outside the jurisdiction",
+        r["outside_jurisdiction"],
+        s["outside_jurisdiction"],
+        lambda i: f"{i['code']}: {i['outside_m2']:,.1f} m² ({100 * i['outside_share']:.2f}%) {_at(i)}",
+    )
+    if r["no_community"]:
+        typer.echo(f"grids in no community: {', '.join(r['no_community'][:SHOWN])}")
+    tol = r["tolerances"]
+    typer.echo(
+        f"tolerances: pieces under {tol['gap_min_m2']} m² ignored; crossing = over {tol['outside_min_m2']} m² and "
+        f"{100 * tol['outside_min_share']:.1f}% of the grid; computed in {r['metric_crs']}"
+    )
+    verdict = "blocked: " + "; ".join(r["blocking"]) if r["blocking"] else "can be published"
+    typer.echo(f"publish: {verdict}")
+
+
+def _guard(action):
+    try:
+        return action()
+    except (ValueError, StoreError) as exc:
+        fail(str(exc))
+    except DBAPIError as exc:
+        fail(f"store error: {str(exc.orig).strip()}")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(no_args_is_help=True, help="Validate, publish and list the plans of grid layers.")
+    app.add_typer(group, name="plan")
+
+    @group.command("validate")
+    def validate(name: str, as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
+        """Report invalid geometries, gaps, overlaps, community crossings and coverage; kept on the plan."""
+
+        def run() -> dict:
+            with session_scope() as session:
+                return validate_plan(session, name)
+
+        report = _guard(run)
+        print_json(report) if as_json else print_report(report)
+
+    @group.command("publish")
+    def publish(
+        name: str, force: bool = typer.Option(False, "--force", help="publish despite overlaps or crossings")
+    ) -> None:
+        """Publish a plan, retiring the layer's current one, in one transaction."""
+        result = _guard(lambda: publish_plan(None, name, force=force))
+        if not result.changed:
+            typer.echo(f"plan {name} is already published (layer {result.layer}, version {result.version})")
+            return
+        retired = f"; retired {result.retired}" if result.retired else ""
+        typer.echo(f"published plan {result.plan} (layer {result.layer}, version {result.version}){retired}")
+        for warning in result.warnings:
+            typer.echo(f"  forced despite: {warning}")
+
+    @group.command("retire")
+    def retire_cmd(name: str) -> None:
+        """Retire a plan; a published one gets its valid_to and leaves the layer without a published plan."""
+        plan = _guard(lambda: retire(None, name))
+        typer.echo(f"plan {plan.name} is retired")
+
+    @group.command("list")
+    def list_cmd(
+        layer: str | None = typer.Option(None, "--layer", help="only this layer"),
+        as_json: bool = typer.Option(False, "--json", help="print as JSON"),
+    ) -> None:
+        """Every plan with its layer, version, status, validity and grid count."""
+
+        def run() -> list[dict]:
+            with session_scope() as session:
+                return list_plans(session, layer)
+
+        plans = _guard(run)
+        if as_json:
+            print_json(plans)
+            return
+        if not plans:
+            typer.echo("no plans")
+        for p in plans:
+            since = f" since {p['valid_from']:%Y-%m-%d %H:%M}" if p["status"] == "published" else ""
+            typer.echo(
+                f"{p['layer']:<16} v{p['version']:<3} {p['status']:<9} {p['grids']:>6} grids  {p['name']}{since}"
+            )
