@@ -1,0 +1,184 @@
+"""Working time: weekends and public holidays as data, time limits counted in working hours or days.
+
+The week is Monday–Friday unless the ``work_calendar_day`` table says otherwise (holidays off, 调休 make-up days on).
+A working day has fixed periods (default 08:30–12:00 and 14:00–17:30, local time). "N working days" means
+N × the length of a working day in working time, so a case dispatched on Friday 10:00 with one working day is due
+on Monday 10:00, and one dispatched at night starts counting at the next opening.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from geogrid.cases.models import CalendarDay
+from geogrid.cases.settings import CaseSettings
+
+DEFAULT_PERIODS: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(14, 0), time(17, 30)))
+MAX_DAYS = 3660  # a limit no real time limit reaches; guards against a calendar with no working day at all
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Exceptions to the Monday–Friday week plus the daily working periods, in one time zone."""
+
+    exceptions: dict[date, bool] = field(default_factory=dict)
+    periods: tuple[tuple[time, time], ...] = DEFAULT_PERIODS
+    tz: str = "Asia/Shanghai"
+
+    @property
+    def day_length(self) -> timedelta:
+        base = date(2000, 1, 1)
+        return sum(
+            (datetime.combine(base, end) - datetime.combine(base, start) for start, end in self.periods), timedelta()
+        )
+
+    def is_workday(self, day: date) -> bool:
+        return self.exceptions.get(day, day.weekday() < 5)
+
+    def _windows(self, first: date) -> Iterable[tuple[datetime, datetime]]:
+        zone = ZoneInfo(self.tz)
+        for offset in range(MAX_DAYS):
+            day = first + timedelta(days=offset)
+            if self.is_workday(day):
+                for start, end in self.periods:
+                    yield datetime.combine(day, start, zone), datetime.combine(day, end, zone)
+        raise ValueError(f"no working time within {MAX_DAYS} days of {first}; check the working calendar")
+
+    def add(self, start: datetime, value: float, unit: str, working: bool = True) -> datetime:
+        """The deadline ``value`` hours or days after ``start``; calendar time when ``working`` is false."""
+        if unit not in ("hours", "days"):
+            raise ValueError(f"time limit unit {unit!r} is not 'hours' or 'days'")
+        if value < 0:
+            raise ValueError(f"time limit {value} is negative")
+        if not working:
+            return start + (timedelta(hours=value) if unit == "hours" else timedelta(days=value))
+        remaining = timedelta(hours=value) if unit == "hours" else self.day_length * value
+        local = start.astimezone(ZoneInfo(self.tz))
+        if remaining <= timedelta(0):
+            return start
+        for win_start, win_end in self._windows(local.date()):
+            begin = max(local, win_start)
+            if begin >= win_end:
+                continue
+            available = win_end - begin
+            if available >= remaining:
+                return (begin + remaining).astimezone(UTC)
+            remaining -= available
+        raise AssertionError("unreachable")  # _windows raises first
+
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """Working time elapsed between two instants (zero when end precedes start)."""
+        if end <= start:
+            return timedelta(0)
+        zone = ZoneInfo(self.tz)
+        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+        total = timedelta(0)
+        for win_start, win_end in self._windows(local_start.date()):
+            if win_start >= local_end:
+                break
+            overlap = min(win_end, local_end) - max(win_start, local_start)
+            if overlap > timedelta(0):
+                total += overlap
+        return total
+
+
+def load_calendar(session: Session, settings: CaseSettings | None = None) -> WorkCalendar:
+    """The calendar stored in the database (a few dozen rows per year, read whole)."""
+    settings = settings or CaseSettings.from_env()
+    rows = session.execute(select(CalendarDay.day, CalendarDay.workday)).all()
+    return WorkCalendar(exceptions={day: workday for day, workday in rows}, tz=settings.timezone)
+
+
+def _parse_day(value, where: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _parse_bool(value, where: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "workday", "work", "上班"):
+        return True
+    if text in ("false", "0", "no", "holiday", "off", "休", "放假"):
+        return False
+    raise ValueError(f"{where}: workday {value!r} is not true/false (or workday/holiday)")
+
+
+def _yaml_entries(entries, workday: bool, where: str) -> list[tuple[date, bool, str | None]]:
+    out: list[tuple[date, bool, str | None]] = []
+    for i, entry in enumerate(entries or []):
+        here = f"{where}[{i}]"
+        if isinstance(entry, dict):
+            name = entry.get("name")
+            if "from" in entry or "to" in entry:
+                first, last = _parse_day(entry.get("from"), here + ".from"), _parse_day(entry.get("to"), here + ".to")
+                if last < first:
+                    raise ValueError(f"{here}: 'to' {last} is before 'from' {first}")
+                out += [(first + timedelta(days=k), workday, name) for k in range((last - first).days + 1)]
+            else:
+                out.append((_parse_day(entry.get("date"), here + ".date"), workday, name))
+        else:
+            out.append((_parse_day(entry, here), workday, None))
+    return out
+
+
+def read_calendar_file(path: str | Path) -> list[tuple[date, bool, str | None]]:
+    """Read a YAML (``holidays:``/``workdays:`` lists of dates or ``{from, to, name}``) or a CSV (date,workday,name).
+
+    Every error names the file and the row or entry.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    if path.suffix.lower() == ".csv":
+        rows: list[tuple[date, bool, str | None]] = []
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"date", "workday"} - set(reader.fieldnames or [])
+            if missing:
+                raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))} (need date,workday[,name])")
+            for n, row in enumerate(reader, start=2):
+                where = f"{path} line {n}"
+                day, workday = _parse_day(row["date"], where), _parse_bool(row["workday"], where)
+                rows.append((day, workday, row.get("name") or None))
+        return rows
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(doc, dict) or not ({"holidays", "workdays"} & set(doc)):
+            raise ValueError(f"{path}: expected a mapping with 'holidays' and/or 'workdays' lists")
+        return _yaml_entries(doc.get("holidays"), False, f"{path} holidays") + _yaml_entries(
+            doc.get("workdays"), True, f"{path} workdays"
+        )
+    raise ValueError(f"{path}: unsupported calendar format {path.suffix!r} (use .yaml, .yml or .csv)")
+
+
+def import_days(session: Session, days: Iterable[tuple[date, bool, str | None]]) -> int:
+    """Upsert calendar exceptions; a later entry for the same day wins. Returns the number of days written."""
+    merged = {day: (workday, name) for day, workday, name in days}
+    if not merged:
+        return 0
+    rows = [{"day": d, "workday": w, "name": n} for d, (w, n) in sorted(merged.items())]
+    stmt = insert(CalendarDay).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[CalendarDay.day], set_={"workday": stmt.excluded.workday, "name": stmt.excluded.name}
+    )
+    session.execute(stmt)
+    return len(rows)

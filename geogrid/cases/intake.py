@@ -1,0 +1,258 @@
+"""Reports become cases: validated, routed to a grid and a unit, checked for duplicates, stored exactly once.
+
+Exactly-once rests on the database: the case row is inserted with ``INSERT … ON CONFLICT DO NOTHING`` against the
+unique (reporter account, Idempotency-Key) constraint. A concurrent retry waits on the first insert's lock, then
+finds the committed row and returns it; a retry after a lost response finds it too. A key reused with a different
+request body is refused rather than silently answered with someone else's case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from geogrid import STORE_SRID
+from geogrid.cases import media
+from geogrid.cases.categories import CategoryError, normalize
+from geogrid.cases.models import CHANNELS, TERMINAL, URGENCIES, Case, CaseEvent, CasePhoto
+from geogrid.cases.settings import CaseSettings
+from geogrid.cases.workflow import Actor
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    lon: float
+    lat: float
+    category: str
+    description: str
+    crs: str = "wgs84"
+    urgency: str = "normal"
+    channel: str | None = None
+    address: str | None = None
+    reporter_name: str | None = None
+    contact: str | None = None
+
+
+class IntakeError(ValueError):
+    """A report we refuse (HTTP 422), naming the field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+class KeyReused(Exception):
+    """The Idempotency-Key was already used by this account for a different request (HTTP 409)."""
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__(f"Idempotency-Key already used for a different report (case {case_id})")
+        self.case_id = case_id
+
+
+@dataclass
+class IntakeResult:
+    case: Case
+    created: bool
+    duplicate_of: Case | None
+
+
+def _request_hash(report: ReportInput, photos: Sequence[media.Photo]) -> str:
+    body = {**asdict(report), "photos": [p.sha256 for p in photos]}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _store_coordinates(report: ReportInput) -> tuple[float, float]:
+    from geogrid.crs import CrsError, to_lonlat
+
+    if not (math.isfinite(report.lon) and math.isfinite(report.lat)):
+        raise IntakeError("lon" if not math.isfinite(report.lon) else "lat", "not a finite number")
+    try:
+        lon, lat = to_lonlat(report.lon, report.lat, report.crs)
+    except CrsError as exc:
+        raise IntakeError("crs", str(exc)) from None
+    lon, lat = float(lon), float(lat)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90 and math.isfinite(lon) and math.isfinite(lat)):
+        raise IntakeError("lon", f"({report.lon}, {report.lat}) in {report.crs} is not a longitude/latitude on Earth")
+    return lon, lat
+
+
+def _route(session: Session, report: ReportInput, category: str) -> dict:
+    from geogrid.routing import route
+    from geogrid.routing.index import shared_index
+    from geogrid.routing.locate import locate_with
+
+    try:
+        result = route(session, report.lon, report.lat, report.crs, category, report.urgency)
+        # route() has just refreshed the shared index; reuse it for the per-layer grids instead of refreshing again
+        index = shared_index(session.get_bind().url.render_as_string(hide_password=False))
+        grids = locate_with(index, report.lon, report.lat, report.crs).to_dict().get("layers") or {}
+    except (ValueError, LookupError) as exc:
+        field, reason = getattr(exc, "field", "location"), getattr(exc, "reason", str(exc))
+        raise IntakeError(field, f"cannot route this report: {reason}") from None
+    data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    if data.get("outside"):
+        raise IntakeError("location", "outside every published grid of the jurisdiction")
+    # one grid per published layer; only identifying fields (grid staff contacts never ride along on a case)
+    keep = ("code", "name", "tier", "plan")
+    data["grids"] = {name: g and {k: g.get(k) for k in keep} for name, g in grids.items()}
+    return json.loads(json.dumps(data, default=str))
+
+
+def find_duplicate(session: Session, category: str, lon: float, lat: float, radius_m: float) -> Case | None:
+    """The nearest open case of the same category within ``radius_m`` metres (geodesic, PostGIS geography)."""
+    here = func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), STORE_SRID))
+    return session.scalars(
+        select(Case)
+        .where(
+            Case.category == category,
+            Case.status.not_in(TERMINAL),
+            func.ST_DWithin(func.geography(Case.geom), here, radius_m),
+        )
+        .order_by(func.ST_Distance(func.geography(Case.geom), here), Case.id)
+        .limit(1)
+    ).first()
+
+
+def _existing(session: Session, account_id: int | None, key: str, request_hash: str) -> Case | None:
+    case = session.scalars(
+        select(Case).where(Case.reporter_account_id == account_id, Case.idempotency_key == key)
+    ).first()
+    if case is not None and case.request_hash != request_hash:
+        raise KeyReused(case.id)
+    return case
+
+
+def _replay(session: Session, case: Case) -> IntakeResult:
+    duplicate = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
+    return IntakeResult(case, False, duplicate)
+
+
+def _id(part: dict | None) -> int | None:
+    return part.get("id") if isinstance(part, dict) else None
+
+
+def submit_report(
+    session: Session,
+    report: ReportInput,
+    actor: Actor,
+    *,
+    idempotency_key: str | None = None,
+    photos: Sequence[media.Photo] = (),
+    settings: CaseSettings | None = None,
+    now: datetime | None = None,
+) -> IntakeResult:
+    """Validate, route and store a report as a case in state ``reported``; the caller commits."""
+    settings = settings or CaseSettings.from_env()
+    try:
+        category = normalize(report.category)
+    except CategoryError as exc:
+        raise IntakeError("category", str(exc)) from None
+    if report.urgency not in URGENCIES:
+        raise IntakeError("urgency", f"must be one of {list(URGENCIES)}")
+    channel = report.channel or ("collector" if actor.role == "collector" else "public")
+    if channel not in CHANNELS:
+        raise IntakeError("channel", f"must be one of {list(CHANNELS)}")
+    if not report.description or not report.description.strip():
+        raise IntakeError("description", "must not be empty")
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
+        raise IntakeError("Idempotency-Key", "must be 1–128 characters")
+    digest = _request_hash(report, photos)
+    if idempotency_key is not None:
+        existing = _existing(session, actor.account_id, idempotency_key, digest)
+        if existing is not None:
+            return _replay(session, existing)
+
+    lon, lat = _store_coordinates(report)
+    routed = _route(session, report, category)
+    duplicate = find_duplicate(session, category, lon, lat, settings.duplicate_radius_m)
+    limit = routed.get("time_limit") or {}
+    now = now or datetime.now(UTC)
+    values = {
+        "status": "reported",
+        "category": category,
+        "urgency": report.urgency,
+        "channel": channel,
+        "description": report.description.strip(),
+        "address": report.address,
+        "lon": lon,
+        "lat": lat,
+        "geom": func.ST_SetSRID(func.ST_MakePoint(lon, lat), STORE_SRID),
+        "crs_in": report.crs,
+        "reporter_account_id": actor.account_id,
+        "reporter_name": report.reporter_name,
+        "reporter_contact": report.contact,
+        "idempotency_key": idempotency_key,
+        "request_hash": digest,
+        "grid_code": routed.get("grid_code"),
+        "route": routed,
+        "community_id": _id(routed.get("community")),
+        "street_id": _id(routed.get("street")),
+        "district_id": _id(routed.get("district")),
+        "unit_id": _id(routed.get("unit")),
+        "time_limit_value": limit.get("value"),
+        "time_limit_unit": limit.get("unit"),
+        "time_limit_working": bool(limit.get("working", True)),
+        "duplicate_of_id": duplicate.id if duplicate is not None else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    stmt = insert(Case).values(**values).on_conflict_do_nothing(constraint="case_report_idempotency").returning(Case)
+    case = session.scalars(stmt).first()
+    if case is None:  # a concurrent retry won the race and has committed; answer with its case
+        existing = _existing(session, actor.account_id, idempotency_key, digest)
+        return _replay(session, existing)
+    case_id = case.id
+
+    event = CaseEvent(
+        case_id=case_id,
+        action="report",
+        from_status=None,
+        to_status="reported",
+        actor_account_id=actor.account_id,
+        actor_role=actor.role,
+        at=now,
+        data={"channel": channel, "duplicate_of": values["duplicate_of_id"], "photos": len(photos)},
+    )
+    session.add(event)
+    session.flush()
+    attach_photos(session, case_id, photos, "report", event.id, settings)
+    return IntakeResult(case, True, duplicate)
+
+
+def attach_photos(
+    session: Session,
+    case_id: int,
+    photos: Sequence[media.Photo],
+    kind: str,
+    event_id: int | None,
+    settings: CaseSettings | None = None,
+) -> int:
+    """Store the files and their rows; the same photo twice on one case and kind is kept once."""
+    seen: set[str] = set()
+    for photo in photos:
+        if photo.sha256 in seen:
+            continue
+        seen.add(photo.sha256)
+        path = media.store(photo, settings)
+        session.execute(
+            insert(CasePhoto)
+            .values(
+                case_id=case_id,
+                event_id=event_id,
+                kind=kind,
+                path=path,
+                sha256=photo.sha256,
+                content_type=photo.content_type,
+                size_bytes=len(photo.data),
+            )
+            .on_conflict_do_nothing(constraint="case_photo_once")
+        )
+    return len(seen)
