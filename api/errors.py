@@ -10,6 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+
+DB_LOST = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+"""A lost or refused database connection: the server's temporary trouble, answered 503 + Retry-After, never 500."""
 
 
 class GeogridError(Exception):
@@ -88,6 +92,16 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "ApiKey"} if isinstance(exc, NotAuthenticated) else None
         body = error_body(exc.code, exc.message, exc.details, **exc.extra)
         return JSONResponse(body, status_code=status_for(exc), headers=headers)
+
+    def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200] if str(exc) else type(exc).__name__
+        body = error_body(
+            "unavailable", "the database is unavailable; retry shortly", [{"field": "database", "reason": reason}]
+        )
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+    for cls in DB_LOST:
+        app.add_exception_handler(cls, _unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from api.auth import Caller
 from api.db import get_session
-from api.errors import Forbidden, GeogridError, InvalidInput, NotAuthenticated, NotFound, status_for
-from api.routers.reports import DB_LOST, submit_and_commit
+from api.errors import DB_LOST, Forbidden, GeogridError, InvalidInput, NotAuthenticated, NotFound, status_for
+from api.routers.reports import submit_and_commit
 from geogrid.cases import categories
 from geogrid.cases.categories import CategoryError, normalize
 from geogrid.cases.intake import ReportInput

@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import Caller, require_roles
 from api.db import get_session
-from api.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, error_body
+from api.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
 from geogrid.cases import media
 from geogrid.cases.intake import IntakeError, KeyReused, ReportInput, submit_report
 from geogrid.cases.settings import CaseSettings
@@ -32,7 +31,6 @@ from geogrid.cases.workflow import Actor, BadParameter, IllegalTransition, RoleN
 router = APIRouter(tags=["reports"])
 PHOTO_FIELDS = ("photos", "photo")
 MAX_FIELDS_BYTES = 64 * 1024  # a JSON report or the non-file part of a form
-DB_LOST = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
 class ReportIn(BaseModel):
@@ -50,19 +48,6 @@ class ReportIn(BaseModel):
     address: str | None = Field(None, max_length=500)
     reporter_name: str | None = Field(None, max_length=100)
     contact: str | None = Field(None, max_length=100)
-
-
-def setup(app: FastAPI) -> None:
-    """A lost or refused database connection is the server's temporary trouble: 503 + Retry-After, never 500."""
-
-    def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200] if str(exc) else type(exc).__name__
-        detail = [{"field": "database", "reason": reason}]
-        body = error_body("unavailable", "the database is unavailable; retry shortly", detail)
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
-
-    for cls in DB_LOST:
-        app.add_exception_handler(cls, _unavailable)
 
 
 def actor_of(caller: Caller) -> Actor:
