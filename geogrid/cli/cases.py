@@ -34,7 +34,9 @@ def register(app: typer.Typer) -> None:
         print_json(summary)
 
     @calendar.command("import")
-    def import_(path: Path = typer.Argument(..., help="YAML (holidays and workdays lists) or CSV (date,workday,name)")) -> None:
+    def import_(
+        path: Path = typer.Argument(..., help="YAML (holidays and workdays lists) or CSV (date,workday,name)"),
+    ) -> None:
         """Upsert public holidays and make-up workdays from FILE."""
         from geogrid.cases.calendar import import_days, read_calendar_file
 

@@ -1,0 +1,1 @@
+"""Map layers for other systems: the collection catalogue, GeoJSON features, vector tiles, exports."""

@@ -1,0 +1,262 @@
+"""Aggregate blocks into grids: k-means seeds, balanced region growing under a diameter cap, then boundary swaps.
+
+Why this way: a grid must be a contiguous union of whole blocks inside one community and tier, with a patrol
+diameter under the tier's cap, an area near the target and a compact shape. Per group (a connected set of blocks
+of one community and tier):
+
+1. k = round(area / target) seeds: area-weighted k-means on block centroids (deterministic farthest-point start);
+2. growing: the grid with the smallest area takes next the unassigned adjacent block nearest its k-means centre,
+   unless that would break the diameter cap; blocks no grid can take start new grids;
+3. swaps: a boundary block moves to a neighbouring grid when that lowers
+   ``4·Σ((A−T)/T)² + Σ a·d²/T²`` (area balance + moment of inertia), keeps the donor contiguous and the
+   receiver under the cap.
+
+Python loops here run over blocks of one group with scalar arithmetic; geometry work is done before, in bulk.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+W_AREA = 8.0
+W_INERTIA = 3.0
+
+
+@dataclass
+class BlockGraph:
+    xy: np.ndarray  # (n, 2) centroids
+    area: np.ndarray  # (n,)
+    hull: list  # per block: (m, 2) convex hull vertices
+    nbrs: list  # per block: list of neighbour indices (shared edge)
+
+
+def build_graph(blocks: np.ndarray, pairs: np.ndarray) -> BlockGraph:
+    """Centroids, areas, hull vertices and adjacency lists from block polygons and adjacent pairs (i, j)."""
+    n = len(blocks)
+    xy = shapely.get_coordinates(shapely.centroid(blocks))
+    area = shapely.area(blocks)
+    hulls = shapely.convex_hull(blocks)
+    coords, idx = shapely.get_coordinates(hulls, return_index=True)
+    split = np.searchsorted(idx, np.arange(1, n))
+    hull = np.split(coords, split)
+    nbrs: list[list[int]] = [[] for _ in range(n)]
+    for i, j in pairs.tolist():
+        nbrs[i].append(j)
+        nbrs[j].append(i)
+    return BlockGraph(xy, area, hull, nbrs)
+
+
+def _cross_max(p: np.ndarray, q: np.ndarray) -> float:
+    d = p[:, None, :] - q[None, :, :]
+    return float(np.sqrt((d * d).sum(-1).max()))
+
+
+def _hull_pts(pts: np.ndarray) -> np.ndarray:
+    if len(pts) <= 3:
+        return pts
+    h = shapely.convex_hull(shapely.multipoints(pts))
+    return shapely.get_coordinates(h)
+
+
+def _kmeans_seeds(xy: np.ndarray, w: np.ndarray, k: int, iters: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (into xy) of k distinct seed blocks near the centres of an area-weighted k-means, and the centres."""
+    if k >= len(xy):
+        return np.arange(len(xy)), xy.copy()
+    c0 = (xy * w[:, None]).sum(0) / w.sum()
+    chosen = [int(np.argmax(((xy - c0) ** 2).sum(1)))]
+    dmin = ((xy - xy[chosen[0]]) ** 2).sum(1)
+    for _ in range(1, k):
+        nxt = int(np.argmax(dmin * np.sqrt(w)))
+        chosen.append(nxt)
+        dmin = np.minimum(dmin, ((xy - xy[nxt]) ** 2).sum(1))
+    centres = xy[chosen].copy()
+    for _ in range(iters):
+        d = ((xy[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+        lab = d.argmin(1)
+        for c in range(k):
+            m = lab == c
+            if m.any():
+                centres[c] = (xy[m] * w[m, None]).sum(0) / w[m].sum()
+    d = ((xy[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+    seeds: list[int] = []
+    taken: set[int] = set()
+    for c in range(k):
+        for b in np.argsort(d[:, c]).tolist():
+            if b not in taken:
+                seeds.append(b)
+                taken.add(b)
+                break
+    return np.asarray(seeds), centres
+
+
+class _Group:
+    """Mutable state of the grids of one group."""
+
+    def __init__(self, g: BlockGraph, members: np.ndarray, cap: float, target: float):
+        self.g, self.cap, self.target = g, cap, target
+        self.members = members
+        self.inside = set(members.tolist())
+        self.owner: dict[int, int] = {}
+        self.blocks: list[set[int]] = []
+        self.area: list[float] = []
+        self.pts: list[np.ndarray] = []
+        self.diam: list[float] = []
+        self.centre: list[np.ndarray] = []
+        self.moment: list[np.ndarray] = []  # area-weighted sum of centroids
+        self.frontier: list[list] = []
+
+    def new_grid(self, b: int, centre: np.ndarray | None = None) -> int:
+        k = len(self.blocks)
+        a = float(self.g.area[b])
+        self.blocks.append({b})
+        self.area.append(a)
+        self.pts.append(_hull_pts(self.g.hull[b]))
+        self.diam.append(_cross_max(self.pts[k], self.pts[k]))
+        self.centre.append(self.g.xy[b].copy() if centre is None else centre)
+        self.moment.append(self.g.xy[b] * a)
+        self.frontier.append([])
+        self.owner[b] = k
+        self._push_nbrs(k, b)
+        return k
+
+    def _push_nbrs(self, k: int, b: int) -> None:
+        c = self.centre[k]
+        for nb in self.g.nbrs[b]:
+            if nb in self.inside and nb not in self.owner:
+                d = self.g.xy[nb] - c
+                heapq.heappush(self.frontier[k], (float(d @ d), nb))
+
+    def diam_with(self, k: int, b: int) -> float:
+        return max(self.diam[k], _cross_max(self.pts[k], self.g.hull[b]))
+
+    def add(self, k: int, b: int, diam: float) -> None:
+        a = float(self.g.area[b])
+        self.blocks[k].add(b)
+        self.area[k] += a
+        self.moment[k] = self.moment[k] + self.g.xy[b] * a
+        self.pts[k] = _hull_pts(np.vstack([self.pts[k], self.g.hull[b]]))
+        self.diam[k] = diam
+        self.owner[b] = k
+
+    def remove(self, k: int, b: int) -> None:
+        a = float(self.g.area[b])
+        self.blocks[k].discard(b)
+        self.area[k] -= a
+        self.moment[k] = self.moment[k] - self.g.xy[b] * a
+        pts = np.vstack([self.g.hull[x] for x in self.blocks[k]])
+        self.pts[k] = _hull_pts(pts)
+        self.diam[k] = _cross_max(self.pts[k], self.pts[k])
+
+    def grow(self) -> None:
+        heap = [(self.area[k], k) for k in range(len(self.blocks))]
+        heapq.heapify(heap)
+        while heap:
+            a, k = heapq.heappop(heap)
+            if a != self.area[k]:
+                continue
+            fr = self.frontier[k]
+            while fr:
+                _, b = heapq.heappop(fr)
+                if b in self.owner:
+                    continue
+                nd = self.diam_with(k, b)
+                if nd > self.cap:
+                    continue
+                self.add(k, b, nd)
+                self._push_nbrs(k, b)
+                heapq.heappush(heap, (self.area[k], k))
+                break
+
+    def connected_without(self, k: int, b: int) -> bool:
+        rest = self.blocks[k] - {b}
+        if not rest:
+            return False
+        start = next(iter(rest))
+        seen = {start}
+        stack = [start]
+        while stack:
+            x = stack.pop()
+            for nb in self.g.nbrs[x]:
+                if nb in rest and nb not in seen:
+                    seen.add(nb)
+                    stack.append(nb)
+        return len(seen) == len(rest)
+
+    def refine(self, passes: int) -> None:
+        t = self.target
+        for _ in range(passes):
+            moved = 0
+            for b in self.members.tolist():
+                k = self.owner[b]
+                if len(self.blocks[k]) == 1:
+                    continue
+                cands = {self.owner[nb] for nb in self.g.nbrs[b] if nb in self.owner} - {k}
+                if not cands:
+                    continue
+                a = float(self.g.area[b])
+                xb = self.g.xy[b]
+                ak = self.area[k]
+                ck = self.moment[k] / ak
+                best, best_h = -1e-9, -1
+                for h in cands:
+                    ah = self.area[h]
+                    ch = self.moment[h] / ah
+                    d_area = ((ak - a - t) ** 2 + (ah + a - t) ** 2 - (ak - t) ** 2 - (ah - t) ** 2) / (t * t)
+                    dk, dh = xb - ck, xb - ch
+                    d_in = a * (float(dh @ dh) - float(dk @ dk)) / (t * t)
+                    delta = W_AREA * d_area + W_INERTIA * d_in
+                    if delta < best:
+                        best, best_h = delta, h
+                if best_h < 0:
+                    continue
+                nd = self.diam_with(best_h, b)
+                if nd > self.cap or not self.connected_without(k, b):
+                    continue
+                self.remove(k, b)
+                self.add(best_h, b, nd)
+                moved += 1
+            if moved == 0:
+                break
+
+
+def _attempt(g: BlockGraph, members: np.ndarray, cap: float, target: float, k: int, passes: int) -> list[set]:
+    grp = _Group(g, members, cap, target)
+    seed_idx, centres = _kmeans_seeds(g.xy[members], g.area[members], k)
+    for s, c in zip(members[seed_idx].tolist(), centres, strict=True):
+        grp.new_grid(s, c)
+    grp.grow()
+    while len(grp.owner) < len(members):
+        left = [b for b in members.tolist() if b not in grp.owner]
+        grp.new_grid(max(left, key=lambda b: float(g.area[b])))
+        grp.grow()
+    grp.refine(passes)
+    return [s for s in grp.blocks if s]
+
+
+def grids_for_group(g: BlockGraph, members: np.ndarray, cap: float, target: float, k: int, passes: int) -> list[set]:
+    """Sets of block indices, one per grid, covering ``members`` (one community and tier, connected).
+
+    When the diameter cap leaves blocks no seeded grid can take, extra grids appear; the group is then re-seeded
+    with that many seeds (up to three times), so the extra grids are placed by k-means instead of squeezed into
+    left-over corners. The most even result wins.
+    """
+    k = max(1, min(k, len(members)))
+    best, best_score = None, None
+    for _ in range(3):
+        sets = _attempt(g, members, cap, target, k, passes)
+        areas = np.array([g.area[list(s)].sum() for s in sets])
+        score = float(areas.std() / areas.mean()) if len(areas) > 1 else 0.0
+        if (
+            best is None
+            or (len(sets), score) < (len(best), best_score)
+            or (len(sets) == len(best) and score < best_score)
+        ):
+            best, best_score = sets, score
+        if len(sets) <= k or len(sets) > len(members):
+            break
+        k = len(sets)
+    return best

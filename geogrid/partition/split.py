@@ -1,0 +1,142 @@
+"""Split blocks too big for their tier: along paths, tracks and rivers first, straight cuts last.
+
+Why: a park, a hill or a campus can be one road-bounded face larger than a tier's patrol diameter allows; no grid
+could then hold it. Minor ways inside it are the natural borders; where they do not suffice, the block is cut
+across its long axis (through the centroid) until every piece fits.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geogrid.metrics.size import diameter_m
+from geogrid.partition.geom import lines_only, polygons_only
+
+PATH_ZONE_M = 10.0
+"""A straight cut running within this distance of a path follows the path (costs nothing in the cut choice)."""
+MIN_PATH_PIECE = 0.05
+"""Path splits that leave a piece below this share of the tier target area are not used."""
+
+
+def _half_plane(u: np.ndarray, n: np.ndarray, lo: float, t: float, blo: float, bhi: float):
+    return shapely.Polygon(
+        [(lo - 1) * u + (blo - 1) * n, t * u + (blo - 1) * n, t * u + (bhi + 1) * n, (lo - 1) * u + (bhi + 1) * n]
+    )
+
+
+def _straight_cuts(poly, cap: float, max_area: float, out: list, crs, zone=None, depth: int = 0) -> None:
+    """Cut ``poly`` across its long axis, recursively, until each piece fits.
+
+    Among cut positions leaving 30–70 % of the area on each side, the shortest cut wins, with the part running
+    within 10 m of a path (``zone``) counted as free: short cuts put the least border off the road network.
+    """
+    if (diameter_m(gpd.GeoSeries([poly], crs=crs))[0] <= cap and shapely.area(poly) <= max_area) or depth > 24:
+        out.append(poly)
+        return
+    c = shapely.get_coordinates(shapely.minimum_rotated_rectangle(poly))[:4]
+    e1, e2 = c[1] - c[0], c[2] - c[1]
+    axis = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
+    u = axis / np.hypot(*axis)
+    n = np.array([-u[1], u[0]])
+    xy = shapely.get_coordinates(poly)
+    a_proj, b_proj = xy @ u, xy @ n
+    lo, hi, blo, bhi = a_proj.min(), a_proj.max(), b_proj.min(), b_proj.max()
+    area = shapely.area(poly)
+    ts = lo + (hi - lo) * np.linspace(0.2, 0.8, 25)
+    planes = np.array([_half_plane(u, n, lo, t, blo, bhi) for t in ts], dtype=object)
+    frac = shapely.area(shapely.intersection(poly, planes)) / area
+    cuts = shapely.linestrings([[t * u + (blo - 1) * n, t * u + (bhi + 1) * n] for t in ts])
+    inside = shapely.intersection(cuts, poly)
+    score = shapely.length(inside)
+    if zone is not None:
+        score = score - 2.0 * shapely.length(shapely.intersection(inside, zone))
+    ok = (frac >= 0.3) & (frac <= 0.7)
+    if ok.any():
+        score = np.where(ok, score + np.abs(frac - 0.5) * 1e-3, np.inf)
+        t = ts[int(np.argmin(score))]
+    else:  # very uneven shapes: bisect for the area median
+        left, right = lo, hi
+        t = (lo + hi) / 2.0
+        for _ in range(30):
+            a = shapely.area(shapely.intersection(poly, _half_plane(u, n, lo, t, blo, bhi)))
+            if abs(a - area / 2) < area * 0.005:
+                break
+            left, right = (t, right) if a < area / 2 else (left, t)
+            t = (left + right) / 2.0
+    hp = _half_plane(u, n, lo, t, blo, bhi)
+    pieces = polygons_only(np.array([shapely.intersection(poly, hp), shapely.difference(poly, hp)], dtype=object))
+    if len(pieces) < 2:
+        out.append(poly)
+        return
+    for p in pieces:
+        _straight_cuts(p, cap, max_area, out, crs, zone, depth + 1)
+
+
+def _merge_small(pieces: np.ndarray, min_area: float) -> np.ndarray:
+    """Merge pieces below ``min_area`` into the neighbour they share the longest border with (smallest first)."""
+    pieces = list(pieces)
+    while len(pieces) > 1:
+        areas = np.array([p.area for p in pieces])
+        i = int(np.argmin(areas))
+        if areas[i] >= min_area:
+            break
+        shared = shapely.length(shapely.intersection(shapely.boundary(pieces[i]), shapely.boundary(np.array(pieces))))
+        shared[i] = -1
+        j = int(np.argmax(shared))
+        if shared[j] <= 0:
+            break
+        merged = shapely.union(pieces[i], pieces[j])
+        pieces = [p for k, p in enumerate(pieces) if k not in (i, j)] + [merged]
+    return polygons_only(np.array(pieces, dtype=object))
+
+
+def split_oversize(
+    blocks: np.ndarray,
+    caps: np.ndarray,
+    max_areas: np.ndarray,
+    minor_lines: np.ndarray,
+    target_areas: np.ndarray,
+    crs,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split every block over its diameter cap or its maximum area.
+
+    Returns (new blocks, index of the source block per new block, kind per new block: 0 kept, 1 path split,
+    2 straight cut). Blocks within limits pass unchanged.
+    """
+    diam = diameter_m(gpd.GeoSeries(blocks, crs=crs))
+    over = (diam > caps) | (shapely.area(blocks) > max_areas)
+    if not over.any():
+        return blocks, np.arange(len(blocks)), np.zeros(len(blocks), dtype=np.int8)
+    out_geoms = [blocks[~over]]
+    out_src = [np.flatnonzero(~over)]
+    out_kind = [np.zeros((~over).sum(), dtype=np.int8)]
+    tree = shapely.STRtree(minor_lines) if len(minor_lines) else None
+    for i in np.flatnonzero(over):
+        poly = blocks[i]
+        pieces = np.array([poly], dtype=object)
+        kind = 2
+        zone = None
+        if tree is not None:
+            near = tree.query(poly, predicate="intersects")
+            if len(near):
+                inner = lines_only(shapely.intersection(minor_lines[near], poly))
+                if len(inner):
+                    zone = shapely.buffer(shapely.union_all(inner), PATH_ZONE_M, quad_segs=2)
+                    linework = shapely.get_parts(shapely.union_all(np.concatenate([[shapely.boundary(poly)], inner])))
+                    cand = polygons_only(shapely.get_parts(shapely.polygonize(linework)))
+                    cand = cand[shapely.contains_properly(poly, shapely.point_on_surface(cand))]
+                    cand = _merge_small(cand, MIN_PATH_PIECE * target_areas[i])
+                    if len(cand) > 1:
+                        pieces = cand
+                        kind = 1
+        final: list = []
+        for p in pieces:
+            _straight_cuts(p, caps[i], max_areas[i], final, crs, zone)
+        final_arr = np.array(final, dtype=object)
+        out_geoms.append(final_arr)
+        out_src.append(np.full(len(final_arr), i))
+        k = np.full(len(final_arr), kind if len(final_arr) == len(pieces) else 2, dtype=np.int8)
+        out_kind.append(k)
+    return np.concatenate(out_geoms), np.concatenate(out_src), np.concatenate(out_kind)
