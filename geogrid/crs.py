@@ -10,11 +10,12 @@ Everything here is vectorised over numpy arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
 
 from geogrid import STORE_SRID
@@ -191,10 +192,13 @@ def to_lonlat(lon, lat, spec: str | CrsSpec | None = None):
     if spec.crs.is_geographic:
         lon, lat, scalar = _arrays(lon, lat)
         return _out(lon, lat, scalar)
-    from pyproj import Transformer
+    return _to_store_transformer(spec.crs.to_wkt()).transform(lon, lat)
 
-    transformer = Transformer.from_crs(spec.crs, CRS.from_epsg(STORE_SRID), always_xy=True)
-    return transformer.transform(lon, lat)
+
+@lru_cache(maxsize=64)
+def _to_store_transformer(wkt: str) -> Transformer:
+    """Building a pyproj Transformer costs milliseconds; a locate request must not pay that each time."""
+    return Transformer.from_crs(CRS.from_wkt(wkt), CRS.from_epsg(STORE_SRID), always_xy=True)
 
 
 def _transform_offset(geoms: np.ndarray, offset: str) -> np.ndarray:

@@ -9,8 +9,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT/web"
 
 if ! command -v npm >/dev/null 2>&1; then
-    echo "setup_web: npm is missing; install Node.js 18+ (Debian: apt-get install nodejs npm)" >&2
-    exit 1
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+    else
+        echo "setup_web: npm is missing; install Node.js 18+ (Debian: sudo apt-get install nodejs npm)" >&2
+        exit 1
+    fi
 fi
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1

@@ -18,10 +18,10 @@ Speed: each layer and admin level also has a cell raster (``geogrid.routing.rast
 from borders by array indexing; only points in cells crossed by a border go through the STRtree and a prepared
 point-in-polygon test.
 
-Freshness: ``IndexService`` rebuilds the snapshot when PostgreSQL notifies ``geogrid_plans`` (publish) or
-``geogrid_directory`` (units, people, assignments), on a LISTEN thread per process; every ``poll_seconds`` it
-also compares a cheap fingerprint of the tables (row counts and xmin sums), so a lost notification or a write
-that did not notify is picked up anyway.
+Freshness: ``IndexService`` rebuilds the snapshot when PostgreSQL notifies ``geogrid_plans`` (publish),
+``geogrid_admin`` (admin import) or ``geogrid_directory`` (units, people, assignments), on a LISTEN thread per
+process; every ``poll_seconds`` it also compares a cheap fingerprint of the tables (row counts and xmin sums), so a
+lost notification or a write that did not notify is picked up anyway.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from geogrid.store.db import get_engine, sa_url
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("geogrid_plans", "geogrid_directory")
+CHANNELS = ("geogrid_plans", "geogrid_admin", "geogrid_directory")
 ADMIN_ORDER = ("community", "street", "district")
 
 _SPATIAL_FINGERPRINT = text(

@@ -249,6 +249,8 @@ def import_admin(
     summary.written = len(result)
     summary.inserted = sum(1 for r in result if r.inserted)
     summary.updated = summary.written - summary.inserted
+    # Delivered at commit: map tile caches and locate indexes of running API workers refresh the admin layers.
+    session.execute(text("SELECT pg_notify('geogrid_admin', :level)"), {"level": level})
     return summary
 
 
