@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from geogrid.config import PartitionConfig
 from geogrid.partition import partition
 from geogrid.store.db import session_scope
 from geogrid.store.imports import import_admin
@@ -23,6 +24,8 @@ from geogrid.synthetic import small_district
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
 DEMO_SEED = 2024
 DEMO_LAYER = "responsibility"
+DEMO_GRID_COUNT = 32
+"""About two responsibility grids per community (~0.3 km² each), within DOMAIN's 0.2–2 km² range."""
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 
@@ -94,7 +97,14 @@ def load_demo(url: str | None = None, progress: bool = True) -> DemoSummary:
         areas = _load_admin(session)
         _territorial_units(session)
     district = small_district(seed=DEMO_SEED)
-    result = partition(district.roads, district.boundary, communities=district.communities, progress=progress)
+    result = partition(
+        district.roads,
+        district.boundary,
+        communities=district.communities,
+        tier_zones=district.tier_zones,
+        config=PartitionConfig(target_count=DEMO_GRID_COUNT),
+        progress=progress,
+    )
     with session_scope(url) as session:
         name = _next_plan_name(session)
         save_draft_plan(session, result.grids, layer=DEMO_LAYER, plan=name, source="geogrid demo", report=result.report)
