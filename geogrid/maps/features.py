@@ -104,7 +104,7 @@ def _feature_sql(collection: Collection, query: Query) -> str:
     geom = "ST_FlipCoordinates(g.geom)" if lat_first(query.crs) else "g.geom"
     return (
         "json_build_object('type', 'Feature', 'id', g.code, "
-        f"'geometry', ST_AsGeoJSON({geom}, {PRECISION})::json, "
+        f"'geometry', ST_AsGeoJSON({geom}, {PRECISION}, 0)::json, "
         f"'properties', json_build_object({pairs}))::text"
     )
 
