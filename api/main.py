@@ -1,9 +1,15 @@
-"""The application factory: it only wires settings, error handlers and the routers under ``api.routers``."""
+"""The application factory: it only wires settings, error handlers and the routers under ``api.routers``.
+
+A router module may expose ``router`` (included), ``setup(app)`` (called once, at creation) and ``lifespan(app)``
+(an async context manager entered at start-up and left at shutdown, in module order, for background threads).
+"""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -15,7 +21,16 @@ from api.settings import ApiSettings
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings.from_env()
-    app = FastAPI(title=settings.title, version="0.1.0")
+    lifespans = []
+
+    @asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for enter in lifespans:
+                await stack.enter_async_context(enter(application))
+            yield
+
+    app = FastAPI(title=settings.title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.add_middleware(
         CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"]
@@ -27,6 +42,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             app.include_router(module.router)
         if hasattr(module, "setup"):
             module.setup(app)
+        if hasattr(module, "lifespan"):
+            lifespans.append(module.lifespan)
     return app
 
 

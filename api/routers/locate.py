@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
@@ -56,23 +56,21 @@ def _json(data: Any) -> Response:
 
 
 def setup(app: FastAPI) -> None:
-    """Attach the index service and run its watcher thread for the life of the app."""
+    """Attach the index service; ``lifespan`` runs its watcher thread."""
     settings = LocateSettings.from_env()
     app.state.locate_index = IndexService(
         lambda: DatabaseSettings.from_env().url, poll_seconds=settings.poll_seconds, listen=settings.listen
     )
-    inner = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(a):
-        a.state.locate_index.start()
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            a.state.locate_index.stop()
 
-    app.router.lifespan_context = lifespan
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The index watcher (LISTEN + poll) lives as long as the app."""
+    app.state.locate_index.start()
+    try:
+        yield
+    finally:
+        app.state.locate_index.stop()
 
 
 def locate_index(request: Request) -> IndexService:

@@ -8,6 +8,7 @@ so ``numberMatched`` is never reported.
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -53,19 +54,17 @@ CONFORMANCE = [
 
 
 def setup(app: FastAPI) -> None:
-    """One MapState per app, shared with the tile and export routes; its listener stops with the app."""
+    """One MapState per app, shared with the tile and export routes."""
     app.state.maps = MapState(lambda: DatabaseSettings.from_env().url)
-    inner = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(a):
-        async with inner(a) as state:
-            try:
-                yield state
-            finally:
-                a.state.maps.close()
 
-    app.router.lifespan_context = lifespan
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The map state's listener stops with the app."""
+    try:
+        yield
+    finally:
+        app.state.maps.close()
 
 
 def maps_state(request: Request) -> MapState:
