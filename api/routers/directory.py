@@ -119,6 +119,24 @@ class UnitPatch(BaseModel):
     admin_area_level: str | None = None
 
 
+def add_delete_route(prefix: str, model: type, label: str) -> None:
+    """Route factory: ``DELETE {prefix}/{id}`` for a directory table, guarded like every write."""
+
+    def delete(row_id: int, request: Request, session: Session = Depends(get_session), _: Caller = WRITE) -> Response:
+        session.delete(_get(session, model, row_id, label))
+        _commit(session, request)
+        return Response(status_code=204)
+
+    router.add_api_route(
+        f"{prefix}/{{row_id}}",
+        delete,
+        methods=["DELETE"],
+        status_code=204,
+        name=f"delete {label}",
+        summary=f"Delete a {label}",
+    )
+
+
 @router.get("/units")
 def list_units(session: Session = Depends(get_session)) -> Response:
     return _json([_unit(u) for u in session.scalars(select(Unit).order_by(Unit.code))])
@@ -169,16 +187,7 @@ def patch_unit(
     return _json(_unit(unit))
 
 
-@router.delete("/units/{unit_id}", status_code=204)
-def delete_unit(
-    unit_id: int,
-    request: Request,
-    session: Session = Depends(get_session),
-    _: Caller = WRITE,
-) -> Response:
-    session.delete(_get(session, Unit, unit_id, "unit"))
-    _commit(session, request)
-    return Response(status_code=204)
+add_delete_route("/units", Unit, "unit")
 
 
 # ---- people --------------------------------------------------------------------------------------------------
@@ -240,16 +249,7 @@ def patch_person(
     return _json(_person(person, caller))
 
 
-@router.delete("/people/{person_id}", status_code=204)
-def delete_person(
-    person_id: int,
-    request: Request,
-    session: Session = Depends(get_session),
-    _: Caller = WRITE,
-) -> Response:
-    session.delete(_get(session, Person, person_id, "person"))
-    _commit(session, request)
-    return Response(status_code=204)
+add_delete_route("/people", Person, "person")
 
 
 # ---- grid assignments and grid responsibility ---------------------------------------------------------------
@@ -326,16 +326,7 @@ def create_assignment(
     return Response(_json(payload).body, status_code=201, media_type="application/json")
 
 
-@router.delete("/assignments/{assignment_id}", status_code=204)
-def delete_assignment(
-    assignment_id: int,
-    request: Request,
-    session: Session = Depends(get_session),
-    _: Caller = WRITE,
-) -> Response:
-    session.delete(_get(session, GridAssignment, assignment_id, "assignment"))
-    _commit(session, request)
-    return Response(status_code=204)
+add_delete_route("/assignments", GridAssignment, "assignment")
 
 
 @router.get("/grid-responsibilities")
@@ -370,13 +361,7 @@ def put_responsibility(
     return _json({"id": row.id, "layer": body.layer, "grid_code": body.grid_code, "unit_id": unit_id})
 
 
-@router.delete("/grid-responsibilities/{row_id}", status_code=204)
-def delete_responsibility(
-    row_id: int, request: Request, session: Session = Depends(get_session), _: Caller = WRITE
-) -> Response:
-    session.delete(_get(session, GridResponsibility, row_id, "grid responsibility"))
-    _commit(session, request)
-    return Response(status_code=204)
+add_delete_route("/grid-responsibilities", GridResponsibility, "grid responsibility")
 
 
 # ---- routing rules and time limits ----------------------------------------------------------------------------
@@ -449,16 +434,7 @@ def upsert_rule(
     return Response(_json(_rule(row, rule.owner_unit_code)).body, status_code=201, media_type="application/json")
 
 
-@router.delete("/routing-rules/{rule_id}", status_code=204)
-def delete_rule(
-    rule_id: int,
-    request: Request,
-    session: Session = Depends(get_session),
-    _: Caller = WRITE,
-) -> Response:
-    session.delete(_get(session, RoutingRule, rule_id, "routing rule"))
-    _commit(session, request)
-    return Response(status_code=204)
+add_delete_route("/routing-rules", RoutingRule, "routing rule")
 
 
 @router.post("/routing-rules/import")
@@ -509,13 +485,4 @@ def upsert_limit(
     return Response(_json(_limit(row)).body, status_code=201, media_type="application/json")
 
 
-@router.delete("/time-limits/{limit_id}", status_code=204)
-def delete_limit(
-    limit_id: int,
-    request: Request,
-    session: Session = Depends(get_session),
-    _: Caller = WRITE,
-) -> Response:
-    session.delete(_get(session, TimeLimit, limit_id, "time limit"))
-    _commit(session, request)
-    return Response(status_code=204)
+add_delete_route("/time-limits", TimeLimit, "time limit")

@@ -20,6 +20,8 @@ def test_writes_need_operator_or_admin(client, keys) -> None:
     assert client.delete(f"/v1/units/{uid}").status_code == 401
     assert client.delete(f"/v1/units/{uid}", headers={"X-API-Key": keys["operator"]}).status_code == 204
     assert client.get(f"/v1/units/{uid}").status_code == 404
+    gone = client.delete(f"/v1/units/{uid}", headers={"X-API-Key": keys["operator"]})
+    assert gone.status_code == 404 and gone.json()["error"] == "not_found"
 
 
 def test_phone_never_in_a_public_response(client, keys, jurisdiction) -> None:
