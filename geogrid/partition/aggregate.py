@@ -8,8 +8,10 @@ of one community and tier):
 2. growing: the grid with the smallest area takes next the unassigned adjacent block nearest its k-means centre,
    unless that would break the diameter cap; blocks no grid can take start new grids;
 3. swaps: a boundary block moves to a neighbouring grid when that lowers
-   ``4·Σ((A−T)/T)² + Σ a·d²/T²`` (area balance + moment of inertia), keeps the donor contiguous and the
-   receiver under the cap.
+   ``8·Σ((A−T)/T)² + 6·Σ a·d²/T²`` (area balance + moment of inertia), keeps the donor contiguous and the
+   receiver under the cap;
+4. rebalance (``rebalance_counts``): groups with grids far from their tier's realised mean area are regrown with
+   k − 1, k or k + 1 grids aiming at that mean.
 
 Python loops here run over blocks of one group with scalar arithmetic; geometry work is done before, in bulk.
 """
@@ -23,7 +25,7 @@ import numpy as np
 import shapely
 
 W_AREA = 8.0
-W_INERTIA = 3.0
+W_INERTIA = 6.0
 
 
 @dataclass
@@ -260,3 +262,45 @@ def grids_for_group(g: BlockGraph, members: np.ndarray, cap: float, target: floa
             break
         k = len(sets)
     return best
+
+
+def rebalance_counts(
+    g: BlockGraph,
+    groups: list[np.ndarray],
+    g_tier: np.ndarray,
+    sets: list[list[set]],
+    caps: np.ndarray,
+    passes: int,
+    rounds: int = 2,
+) -> list[list[set]]:
+    """Re-run groups whose grids sit far from their tier's realised mean grid area, aiming at that mean.
+
+    Why: k per group and the swap target come from the configured target area, but diameter caps and community
+    sizes pull the tier's real mean away from it, so swaps balance towards the wrong size and the tier's area CV
+    stays high. Each such group is regrown with k − 1, k, k + 1 grids and the tier mean as target; the result
+    with the least squared deviation from the tier mean is kept (the current one when none is better).
+    """
+    sets = list(sets)
+    for _ in range(rounds):
+        areas = [np.array([g.area[list(s)].sum() for s in ss]) for ss in sets]
+        changed = False
+        for t in np.unique(g_tier):
+            idx = np.flatnonzero(g_tier == t)
+            mean = float(np.concatenate([areas[i] for i in idx]).mean())
+            for i in idx.tolist():
+                a = areas[i]
+                if np.abs(a / mean - 1.0).max() < 0.15:
+                    continue
+                best = ((a - mean) ** 2).sum()
+                for k in {max(1, len(a) - 1), len(a), len(a) + 1}:
+                    if k > len(groups[i]):
+                        continue
+                    new = grids_for_group(g, groups[i], float(caps[i]), mean, k, passes)
+                    na = np.array([g.area[list(s)].sum() for s in new])
+                    dev = ((na - mean) ** 2).sum()
+                    if dev < best * 0.999:
+                        best, sets[i], areas[i] = dev, new, na
+                        changed = True
+        if not changed:
+            break
+    return sets

@@ -22,11 +22,12 @@ from geogrid.crs import metric_crs_for
 from geogrid.metrics.borders import STEP_M, segment_pieces
 from geogrid.metrics.compactness import area_cv, max_mean_ratio, polsby_popper, reock
 from geogrid.metrics.size import diameter_m
-from geogrid.partition.aggregate import build_graph, grids_for_group
+from geogrid.partition.aggregate import build_graph, grids_for_group, rebalance_counts
 from geogrid.partition.codes import grid_codes
 from geogrid.partition.errors import PartitionError
 from geogrid.partition.faces import build_faces, rebuild_coverage
 from geogrid.partition.geom import first_segment, grouped_union, lines_only, polygons_only
+from geogrid.partition.merge import merge_small_grids
 from geogrid.partition.split import split_oversize
 from geogrid.roads.classes import MAIN, MINOR, classify
 from geogrid.tiers import auto_tiers, zone_tiers
@@ -361,13 +362,17 @@ def partition(
     grid_of = np.full(n, -1, dtype=np.int64)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(ng + 1))
+    members_of = [order[bounds[gi] : bounds[gi + 1]] for gi in range(ng)]
+    g_cap = np.array([specs[x].max_diameter_m for x in g_tier])
+    g_target = np.array([target_of[x] for x in g_tier])
+    group_sets = [
+        grids_for_group(graph, members_of[gi], g_cap[gi], g_target[gi], int(k[gi]), cfg.refine_passes)
+        for gi in range(ng)
+    ]
+    if cfg.target_count is None:
+        group_sets = rebalance_counts(graph, members_of, g_tier, group_sets, g_cap, cfg.refine_passes)
     next_id = 0
-    for gi in range(ng):
-        members = order[bounds[gi] : bounds[gi + 1]]
-        spec = specs[g_tier[gi]]
-        sets = grids_for_group(
-            graph, members, spec.max_diameter_m, target_of[g_tier[gi]], int(k[gi]), cfg.refine_passes
-        )
+    for sets in group_sets:
         for s in sets:
             grid_of[list(s)] = next_id
             next_id += 1
@@ -376,6 +381,20 @@ def partition(
         raise PartitionError(
             f"target_count {cfg.target_count} cannot be met: the patrol diameter limits ({caps_txt}) need "
             f"{next_id} grids here; raise target_count or the limits"
+        )
+    if cfg.target_count is None and next_id > 1:
+        grid_of, tier = merge_small_grids(
+            graph,
+            grid_of,
+            tier,
+            bcomm,
+            rule_tier if tier_source != "rule" else np.ones(n, dtype=bool),
+            shapely.length(blocks),
+            pairs,
+            pair_w,
+            {x: s.max_diameter_m for x, s in specs.items()},
+            target_of,
+            {x: max(s.max_area_m2, target_of[x] * 1.3) for x, s in specs.items()},
         )
     t = tick("aggregate", t)
 
