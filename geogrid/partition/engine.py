@@ -1,7 +1,8 @@
 """``partition()``: road network + boundary (+ communities, tier zones, barriers) → tiered management grids.
 
 Stages (all in the local metric CRS): blocks from the cleaned road linework (``faces``), tiers (``geogrid.tiers``),
-oversize splits (``split``), aggregation (``aggregate``), codes, metrics. Bad input raises ``PartitionError``.
+oversize splits and the large/elongated-face pass (``split``), aggregation (``aggregate``), codes, metrics. Bad input
+raises ``PartitionError``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from geogrid.partition.errors import PartitionError
 from geogrid.partition.faces import build_faces, rebuild_coverage
 from geogrid.partition.geom import first_segment, grouped_union, lines_only, polygons_only
 from geogrid.partition.merge import merge_small_grids
-from geogrid.partition.split import split_oversize
+from geogrid.partition.split import split_large, split_oversize
 from geogrid.roads.classes import MAIN, MINOR, classify
 from geogrid.tiers import auto_tiers, zone_tiers
 
@@ -316,12 +317,18 @@ def partition(
 
     # --- oversize blocks
     origin = np.zeros(len(blocks), dtype=np.int8)
-    for _ in range(3):  # re-noding can graft a sliver onto a block: check the caps again on the exact coverage
+    for it in range(3):  # re-noding can graft a sliver onto a block: check the caps again on the exact coverage
         blocks, src, cut = split_oversize(blocks, caps, max_areas, minor_lines, targets, metric)
         bcomm, tier, rule_tier, caps, max_areas, targets = (
             a[src] for a in (bcomm, tier, rule_tier, caps, max_areas, targets)
         )
         origin = np.maximum(origin[src], cut)
+        if it == 0:  # second pass, once: large or elongated faces cut towards the tier target (see split_large)
+            blocks, src, cut = split_large(blocks, caps, targets, minor_lines, origin == 0, metric)
+            bcomm, tier, rule_tier, caps, max_areas, targets = (
+                a[src] for a in (bcomm, tier, rule_tier, caps, max_areas, targets)
+            )
+            origin = np.maximum(origin[src], cut)
         blocks, bsrc, edges, sides = rebuild_coverage(blocks, bcomm)
         bcomm, tier, origin, rule_tier, caps, max_areas, targets = (
             a[bsrc] for a in (bcomm, tier, origin, rule_tier, caps, max_areas, targets)

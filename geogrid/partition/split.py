@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from geogrid.metrics.compactness import reock
 from geogrid.metrics.size import diameter_m
 from geogrid.partition.geom import lines_only, polygons_only
 
@@ -139,4 +140,61 @@ def split_oversize(
         out_src.append(np.full(len(final_arr), i))
         k = np.full(len(final_arr), kind if len(final_arr) == len(pieces) else 2, dtype=np.int8)
         out_kind.append(k)
+    return np.concatenate(out_geoms), np.concatenate(out_src), np.concatenate(out_kind)
+
+
+LARGE_FACTOR = 1.3
+"""Second pass: a block above this multiple of its tier's target area is cut towards the target."""
+ELONGATED_REOCK = 0.3
+"""Second pass: a block below this Reock score, longer than half its tier's cap, is cut across its long axis."""
+
+
+def split_large(
+    blocks: np.ndarray,
+    caps: np.ndarray,
+    targets: np.ndarray,
+    minor_lines: np.ndarray,
+    eligible: np.ndarray,
+    crs,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut blocks that fit their tier's limits but are too large or too elongated to aggregate evenly.
+
+    Why: a road-enclosed block under the oversize threshold (2 × the tier's largest grid) can still be twice the
+    tier's mean grid, so it becomes a grid on its own and drives the tier's area CV; a long thin block makes a
+    grid with a poor Reock score. Cuts run across the long axis, along internal paths where they lie near the
+    best cut (``_straight_cuts`` counts path length as free), straight otherwise. Only ``eligible`` blocks
+    (untouched faces) are cut, so the path-first oversize split stays as it was. Returns the same triple as
+    ``split_oversize`` (kind 2 for cut pieces).
+    """
+    n = len(blocks)
+    keep_all = blocks, np.arange(n), np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return keep_all
+    area = shapely.area(blocks)
+    rk = reock(blocks)
+    length = 2.0 * shapely.minimum_bounding_radius(blocks)
+    large = area > LARGE_FACTOR * targets
+    long_ = (rk < ELONGATED_REOCK) & (length > caps / 2.0) & (area >= 0.5 * targets)
+    todo = eligible & (large | long_)
+    if not todo.any():
+        return keep_all
+    out_geoms = [blocks[~todo]]
+    out_src = [np.flatnonzero(~todo)]
+    out_kind = [np.zeros(int((~todo).sum()), dtype=np.int8)]
+    tree = shapely.STRtree(minor_lines) if len(minor_lines) else None
+    for i in np.flatnonzero(todo):
+        poly = blocks[i]
+        zone = None
+        if tree is not None:
+            near = tree.query(poly, predicate="intersects")
+            if len(near):
+                inner = lines_only(shapely.intersection(minor_lines[near], poly))
+                if len(inner):
+                    zone = shapely.buffer(shapely.union_all(inner), PATH_ZONE_M, quad_segs=2)
+        cap = caps[i] / 2.0 if long_[i] else caps[i]
+        final: list = []
+        _straight_cuts(poly, cap, LARGE_FACTOR * targets[i], final, crs, zone)
+        out_geoms.append(np.array(final, dtype=object))
+        out_src.append(np.full(len(final), i))
+        out_kind.append(np.full(len(final), 2 if len(final) > 1 else 0, dtype=np.int8))
     return np.concatenate(out_geoms), np.concatenate(out_src), np.concatenate(out_kind)
