@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from geogrid.maps.cache import CachedTile, TileCache, etag_for
 from geogrid.maps.catalog import Collection, load_catalog
 from geogrid.maps.notify import PlanListener
+from geogrid.maps.projected import ensure_projected
 from geogrid.maps.tiles import block_of, metatile_size, render_block
 from geogrid.store.db import sa_url
 
@@ -43,6 +44,7 @@ class MapState:
         self.listener: PlanListener | None = None
         self.notifications = 0
         self._engine: Engine | None = None
+        self._projected: set[int] = set()
 
     # --- invalidation -------------------------------------------------------------------------------------------
     def ensure_listener(self) -> None:
@@ -59,6 +61,7 @@ class MapState:
         with self._lock:
             self._catalog = None
             self._blocks_seen.clear()
+            self._projected.clear()
             self.cache.bump()
 
     def close(self) -> None:
@@ -86,6 +89,7 @@ class MapState:
         row = session.execute(text("SELECT count(*), max(xmin::text::bigint) FROM admin_area")).one()
         fingerprint = tuple(row)
         if self._admin_fingerprint is not None and fingerprint != self._admin_fingerprint:
+            self._projected.clear()  # the projected copies hold community names: have them checked again
             self.cache.bump()
         self._admin_fingerprint = fingerprint
 
@@ -135,6 +139,7 @@ class MapState:
         if collection.is_draft:
             data = render_block(session, collection, z, x, y, whole=False).get((x, y), b"")
             return CachedTile(data, etag_for(data))
+        projected = self._ensure_projected(session, collection)
         block_key = (self.tile_key(collection, z, 0, 0), block_of(z, x, y))
         with self._lock:
             lock = self._block_locks.setdefault(block_key, threading.Lock())
@@ -143,7 +148,9 @@ class MapState:
             if hit is not None:
                 return hit
             stamp = self.cache.stamp
-            tiles = render_block(session, collection, z, x, y, whole=self._busy_area(block_key[0], z, x, y))
+            tiles = render_block(
+                session, collection, z, x, y, whole=self._busy_area(block_key[0], z, x, y), projected=projected
+            )
             wanted = None
             for (tx, ty), data in tiles.items():
                 stored = self.cache.put(self.tile_key(collection, z, tx, ty), data, stamp=stamp)
@@ -152,6 +159,16 @@ class MapState:
         with self._lock:
             self._block_locks.pop(block_key, None)
         return wanted if wanted is not None else CachedTile(b"", etag_for(b""))
+
+    def _ensure_projected(self, session: Session, collection: Collection) -> bool:
+        """Whether the plan's grids can be served from ``tile_grid``, filling it on the plan's first tile."""
+        if collection.kind != "grids" or collection.plan_id is None:
+            return False
+        if collection.plan_id not in self._projected:
+            ensure_projected(session, collection.plan_id)
+            with self._lock:
+                self._projected.add(collection.plan_id)
+        return True
 
     def render_fresh(self, collection: Collection, z: int, x: int, y: int) -> CachedTile:
         """Render with the state's own connection pool, for callers that hold no session (the ASGI tile front).

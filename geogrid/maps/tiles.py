@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from geogrid import STORE_SRID
 from geogrid.maps.catalog import Collection
+from geogrid.maps.projected import render_one
 
 EXTENT = 4096
 BUFFER = 64
@@ -24,6 +25,12 @@ _GRID_SOURCE = """
 SELECT g.code, g.name, g.tier, c.code AS community_code, c.name AS community_name, {geom} AS g3857
 FROM grid g LEFT JOIN admin_area c ON c.id = g.community_id
 WHERE g.plan_id = :source AND g.geom && ST_Transform(ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 3857), {srid})
+"""
+# Non-draft plans: geometry already in Web Mercator (geogrid.maps.projected), so the filter is a plain index scan.
+_PROJECTED_SOURCE = """
+SELECT t.code, t.name, t.tier, t.community_code, t.community_name, {geom} AS g3857
+FROM tile_grid t
+WHERE t.plan_id = :source AND t.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 3857)
 """
 _ADMIN_SOURCE = """
 SELECT a.code, a.name, a.level, {geom} AS g3857
@@ -81,9 +88,11 @@ def valid_tile(z: int, x: int, y: int) -> str | None:
 
 
 def render_block(
-    session: Session, collection: Collection, z: int, x: int, y: int, whole: bool = True
+    session: Session, collection: Collection, z: int, x: int, y: int, whole: bool = True, projected: bool = False
 ) -> dict[tuple[int, int], bytes]:
     """Render the metatile around (z, x, y), or only that tile when not ``whole``.
+
+    ``projected``: the plan's grids are in ``tile_grid`` (see :func:`geogrid.maps.projected.ensure_projected`).
 
     Returns {(x, y): mvt bytes} for every tile rendered (empty bytes where there is nothing).
     """
@@ -94,11 +103,21 @@ def render_block(
     bx1 = -WEB_MERCATOR_HALF + (x1 + 1) * span + margin
     by1 = WEB_MERCATOR_HALF - y0 * span + margin
     by0 = WEB_MERCATOR_HALF - (y1 + 1) * span - margin
+    envelope = (bx0, max(by0, -WEB_MERCATOR_HALF), bx1, min(by1, WEB_MERCATOR_HALF))
+    if projected and z >= 12 and collection.kind == "grids" and (x0, y0) == (x1, y1):
+        tile = (z, x0, y0)
+        return {
+            (x0, y0): render_one(session, collection.plan_id, tile, collection.tile_layer, envelope, EXTENT, BUFFER)
+        }
     # Zoomed out, vertices closer than a quarter pixel cannot show: drop them before clipping.
     geom = (
         "ST_Transform(geom, 3857)" if z >= 12 else f"ST_Simplify(ST_Transform(geom, 3857), {span / EXTENT / 4!r}, true)"
     )
-    if collection.kind == "grids":
+    if collection.kind == "grids" and projected:
+        source = _PROJECTED_SOURCE.format(geom=geom.replace("ST_Transform(geom, 3857)", "t.geom", 1))
+        columns = "f.code, f.name, f.tier, f.community_code, f.community_name"
+        key = collection.plan_id
+    elif collection.kind == "grids":
         source = _GRID_SOURCE.format(geom=geom.replace("geom", "g.geom", 1), srid=STORE_SRID)
         columns = "f.code, f.name, f.tier, f.community_code, f.community_name"
         key = collection.plan_id
@@ -108,7 +127,7 @@ def render_block(
         key = collection.level
     template = _SINGLE if (x0, y0) == (x1, y1) else _BLOCK
     sql = template.format(source=source, extent=EXTENT, buffer=BUFFER, columns=columns)
-    params = dict(source=key, bx0=bx0, by0=max(by0, -WEB_MERCATOR_HALF), bx1=bx1, by1=min(by1, WEB_MERCATOR_HALF))
+    params = dict(source=key, bx0=envelope[0], by0=envelope[1], bx1=envelope[2], by1=envelope[3])
     params.update(z=z, x0=x0, x1=x1, y0=y0, y1=y1, layer=collection.tile_layer, margin=margin)
     rows = session.execute(text(sql), params).all()
     return {(r.tx, r.ty): bytes(r.mvt or b"") for r in rows}
