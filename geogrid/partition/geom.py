@@ -7,40 +7,35 @@ import shapely
 
 from geogrid.metrics.borders import segment_pieces
 
-LINE_TYPES = (1, 5)  # LineString, MultiLineString
+
+def _explode(parts: np.ndarray, idx: np.ndarray, type_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Explode the parts of type ``type_id`` one level further, keeping each part's source index."""
+    mask = shapely.get_type_id(parts) == type_id
+    if not mask.any():
+        return parts, idx
+    sub, sidx = shapely.get_parts(parts[mask], return_index=True)
+    return np.concatenate([parts[~mask], sub]), np.concatenate([idx[~mask], idx[mask][sidx]])
+
+
+def _single_parts(geoms: np.ndarray, *multi_types: int) -> tuple[np.ndarray, np.ndarray]:
+    """Parts of ``geoms`` with collections nested in collections (7) and the given multi types exploded too."""
+    parts, idx = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+    for type_id in (7, *multi_types):
+        parts, idx = _explode(parts, idx, type_id)
+    return parts, idx
 
 
 def lines_only(geoms: np.ndarray, return_index: bool = False):
     """Explode ``geoms`` and keep the non-degenerate LineStrings (clipping can yield points and collections)."""
-    parts, idx = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
-    types = shapely.get_type_id(parts)
-    nested = types == 7  # GeometryCollection inside a collection: explode once more
-    if nested.any():
-        sub, sidx = shapely.get_parts(parts[nested], return_index=True)
-        parts = np.concatenate([parts[~nested], sub])
-        idx = np.concatenate([idx[~nested], idx[nested][sidx]])
-        types = shapely.get_type_id(parts)
-    multi = types == 5
-    if multi.any():
-        sub, sidx = shapely.get_parts(parts[multi], return_index=True)
-        parts = np.concatenate([parts[~multi], sub])
-        idx = np.concatenate([idx[~multi], idx[multi][sidx]])
-        types = shapely.get_type_id(parts)
-    keep = (types == 1) & (shapely.length(parts) > 1e-6)
+    parts, idx = _single_parts(geoms, 5)
+    keep = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 1e-6)
     return (parts[keep], idx[keep]) if return_index else parts[keep]
 
 
 def polygons_only(geoms: np.ndarray, return_index: bool = False):
     """Explode ``geoms`` into single Polygons with positive area."""
-    parts, idx = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
-    types = shapely.get_type_id(parts)
-    nested = types == 7
-    if nested.any():
-        sub, sidx = shapely.get_parts(parts[nested], return_index=True)
-        parts = np.concatenate([parts[~nested], sub])
-        idx = np.concatenate([idx[~nested], idx[nested][sidx]])
-        types = shapely.get_type_id(parts)
-    keep = (types == 3) & (shapely.area(parts) > 0)
+    parts, idx = _single_parts(geoms, 6)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
     return (parts[keep], idx[keep]) if return_index else parts[keep]
 
 
