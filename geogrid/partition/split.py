@@ -75,6 +75,16 @@ def _straight_cuts(poly, cap: float, max_area: float, out: list, crs, zone=None,
         _straight_cuts(p, cap, max_area, out, crs, zone, depth + 1)
 
 
+def _inner_paths(tree: shapely.STRtree | None, minor_lines: np.ndarray, poly) -> tuple[np.ndarray, object]:
+    """Paths, tracks and rivers inside ``poly``, and the zone around them where a cut counts as following a path."""
+    if tree is None:
+        return np.empty(0, dtype=object), None
+    near = tree.query(poly, predicate="intersects")
+    inner = lines_only(shapely.intersection(minor_lines[near], poly)) if len(near) else np.empty(0, dtype=object)
+    zone = shapely.buffer(shapely.union_all(inner), PATH_ZONE_M, quad_segs=2) if len(inner) else None
+    return inner, zone
+
+
 def _merge_small(pieces: np.ndarray, min_area: float) -> np.ndarray:
     """Merge pieces below ``min_area`` into the neighbour they share the longest border with (smallest first)."""
     pieces = list(pieces)
@@ -118,20 +128,15 @@ def split_oversize(
         poly = blocks[i]
         pieces = np.array([poly], dtype=object)
         kind = 2
-        zone = None
-        if tree is not None:
-            near = tree.query(poly, predicate="intersects")
-            if len(near):
-                inner = lines_only(shapely.intersection(minor_lines[near], poly))
-                if len(inner):
-                    zone = shapely.buffer(shapely.union_all(inner), PATH_ZONE_M, quad_segs=2)
-                    linework = shapely.get_parts(shapely.union_all(np.concatenate([[shapely.boundary(poly)], inner])))
-                    cand = polygons_only(shapely.get_parts(shapely.polygonize(linework)))
-                    cand = cand[shapely.contains_properly(poly, shapely.point_on_surface(cand))]
-                    cand = _merge_small(cand, MIN_PATH_PIECE * target_areas[i])
-                    if len(cand) > 1:
-                        pieces = cand
-                        kind = 1
+        inner, zone = _inner_paths(tree, minor_lines, poly)
+        if len(inner):
+            linework = shapely.get_parts(shapely.union_all(np.concatenate([[shapely.boundary(poly)], inner])))
+            cand = polygons_only(shapely.get_parts(shapely.polygonize(linework)))
+            cand = cand[shapely.contains_properly(poly, shapely.point_on_surface(cand))]
+            cand = _merge_small(cand, MIN_PATH_PIECE * target_areas[i])
+            if len(cand) > 1:
+                pieces = cand
+                kind = 1
         final: list = []
         for p in pieces:
             _straight_cuts(p, caps[i], max_areas[i], final, crs, zone)
@@ -184,13 +189,7 @@ def split_large(
     tree = shapely.STRtree(minor_lines) if len(minor_lines) else None
     for i in np.flatnonzero(todo):
         poly = blocks[i]
-        zone = None
-        if tree is not None:
-            near = tree.query(poly, predicate="intersects")
-            if len(near):
-                inner = lines_only(shapely.intersection(minor_lines[near], poly))
-                if len(inner):
-                    zone = shapely.buffer(shapely.union_all(inner), PATH_ZONE_M, quad_segs=2)
+        _, zone = _inner_paths(tree, minor_lines, poly)
         cap = caps[i] / 2.0 if long_[i] else caps[i]
         final: list = []
         _straight_cuts(poly, cap, LARGE_FACTOR * targets[i], final, crs, zone)
