@@ -18,6 +18,8 @@ from pathlib import Path
 import yaml
 
 TIERS = ("A", "B", "C")
+AREA_HEADROOM = 1.3
+"""A grid may grow to this multiple of its tier's target before it counts as too large (max/mean target 1.3)."""
 
 
 class ConfigError(ValueError):
@@ -56,6 +58,16 @@ class PartitionConfig:
     """Override of the artefact half-width per road class (1 main, 2 secondary, 3 local), metres."""
     seed: int = 0
     refine_passes: int = 10
+
+    def target_area_of(self, tier: str, total_area_m2: float) -> float:
+        """Target grid area (m²) of ``tier``: the middle of its range, or the boundary area / ``target_count``."""
+        if self.target_count is not None:
+            return total_area_m2 / self.target_count
+        return self.tiers[tier].target_area_m2
+
+    def high_area_of(self, tier: str, total_area_m2: float) -> float:
+        """Largest area (m²) a grid of ``tier`` should reach: its range's top, at least the target × headroom."""
+        return max(self.tiers[tier].max_area_m2, AREA_HEADROOM * self.target_area_of(tier, total_area_m2))
 
     def validate(self) -> PartitionConfig:
         for name, spec in self.tiers.items():

@@ -21,14 +21,18 @@ def area_m2(geoms: gpd.GeoSeries) -> np.ndarray:
     return to_metric(geoms).area.to_numpy()
 
 
-def diameter_m(geoms: gpd.GeoSeries) -> np.ndarray:
-    """Patrol diameter: the largest distance between two points of the polygon, in metres.
+def diameters(geoms: np.ndarray) -> np.ndarray:
+    """Patrol diameter of each geometry already in metres: the largest distance between two of its points.
 
-    Formula: max ‖p − q‖ over vertices p, q of the convex hull (the farthest pair of a polygon lies on its hull).
-    Hulls of grids have tens of vertices, so the pairwise matrix per grid is small; the loop is over grids only.
+    .. math:: D = \\max_{p, q \\in \\text{hull}} \\lVert p - q \\rVert
+
+    The farthest pair of a polygon lies on its convex hull, and hulls of blocks and grids have tens of vertices, so
+    the pairwise matrix per geometry is small; the loop is over geometries only.
+
+    >>> diameters(np.array([shapely.box(0, 0, 30, 40)])).tolist()
+    [50.0]
     """
-    metric = to_metric(geoms)
-    hulls = shapely.convex_hull(np.asarray(metric.values))
+    hulls = shapely.convex_hull(np.asarray(geoms, dtype=object))
     coords, index = shapely.get_coordinates(hulls, return_index=True)
     out = np.zeros(len(hulls))
     if len(coords) == 0:
@@ -41,3 +45,8 @@ def diameter_m(geoms: gpd.GeoSeries) -> np.ndarray:
             d = pts[:, None, :] - pts[None, :, :]
             out[i] = float(np.sqrt((d**2).sum(-1)).max())
     return out
+
+
+def diameter_m(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Patrol diameter in metres of each geometry of a GeoSeries in any CRS (see :func:`diameters`)."""
+    return diameters(np.asarray(to_metric(geoms).values))

@@ -24,6 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from geogrid.geometry import components
+from geogrid.partition.blocks import Blocks, Coverage
+from geogrid.partition.errors import PartitionError
+from geogrid.partition.inputs import Inputs
+
 W_AREA = 8.0
 W_INERTIA = 6.0
 
@@ -304,3 +309,109 @@ def rebalance_counts(
         if not changed:
             break
     return sets
+
+
+@dataclass
+class Plan:
+    """Blocks and the grid each belongs to (ids 0..k-1)."""
+
+    blocks: Blocks
+    grid_of: np.ndarray
+    graph: BlockGraph
+
+    @property
+    def n_grids(self) -> int:
+        return int(self.grid_of.max()) + 1 if len(self.grid_of) else 0
+
+
+def _counts_for_balance(areas, targets, mins, maxs, capacity) -> np.ndarray:
+    """Grids per group: per tier, the target area within [min, max] whose rounding gives the most even grids.
+
+    Why: a group of 1.4 × target makes one grid and one of 1.6 × target two of 0.8; choosing the target inside the
+    configured range so that area / round(area / target) varies least lowers the tier's area CV before any growing.
+    """
+    k = np.ones(len(areas), dtype=np.int64)
+    for t in np.unique(targets):
+        m = targets == t
+        a = areas[m]
+        best, best_k = None, None
+        for cand in np.unique(np.concatenate([[t], np.linspace(mins[m][0], maxs[m][0], 41)])):
+            kk = np.clip(np.round(a / cand), 1, capacity[m]).astype(np.int64)
+            sizes = np.repeat(a / kk, kk)
+            score = (sizes.std() / sizes.mean(), abs(cand - t) / t)
+            if best is None or score < best:
+                best, best_k = score, kk
+        k[m] = best_k
+    return k
+
+
+def _counts_for_total(areas: np.ndarray, count: int, capacity: np.ndarray) -> np.ndarray:
+    """Grids per group when the total is fixed: proportional to area, at least one, at most one per block."""
+    if count < len(areas):
+        raise PartitionError(
+            f"target_count {count} cannot be met: the boundary holds {len(areas)} community/tier groups and every one "
+            "needs at least one grid"
+        )
+    if count > capacity.sum():
+        raise PartitionError(f"target_count {count} cannot be met: the boundary holds only {capacity.sum()} blocks")
+    q = areas / areas.sum() * count
+    k = np.clip(np.floor(q), 1, capacity).astype(int)
+    rest = count - k.sum()
+    while rest > 0:  # hand out the remainder by largest shortfall, within each group's block count
+        room = k < capacity
+        i = int(np.argmax(np.where(room, q - k, -np.inf)))
+        k[i] += 1
+        rest -= 1
+    if rest < 0:
+        for i in np.argsort(q - k):
+            if rest == 0:
+                break
+            if k[i] > 1:
+                k[i] -= 1
+                rest += 1
+    return k
+
+
+def aggregate(blocks: Blocks, cov: Coverage, inp: Inputs) -> Plan:
+    """Stage 5: group blocks by community and tier, and grow each group into balanced, compact grids under the cap."""
+    cfg = inp.config
+    n = len(blocks)
+    names = sorted(cfg.tiers)
+    t_idx = np.searchsorted(names, blocks.tier)
+    group = components(n, cov.pairs, key=blocks.community * len(names) + t_idx)
+    graph = build_graph(blocks.geoms, cov.pairs)
+    ng = int(group.max()) + 1
+    g_area = np.bincount(group, weights=graph.area, minlength=ng)
+    g_tier = np.empty(ng, dtype=object)
+    g_tier[group] = blocks.tier
+    g_target = np.array([cfg.target_area_of(x, inp.area_m2) for x in g_tier])
+    g_cap = np.array([cfg.tiers[x].max_diameter_m for x in g_tier])
+    capacity = np.bincount(group, minlength=ng)
+    if cfg.target_count is None:
+        lows = np.array([cfg.tiers[x].min_area_m2 for x in g_tier])
+        highs = np.array([cfg.high_area_of(x, inp.area_m2) for x in g_tier])
+        k = _counts_for_balance(g_area, g_target, lows, highs, capacity)
+    else:
+        k = _counts_for_total(g_area, cfg.target_count, capacity)
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(ng + 1))
+    members_of = [order[bounds[gi] : bounds[gi + 1]] for gi in range(ng)]
+    group_sets = [
+        grids_for_group(graph, members_of[gi], g_cap[gi], g_target[gi], int(k[gi]), cfg.refine_passes)
+        for gi in range(ng)
+    ]
+    if cfg.target_count is None:
+        group_sets = rebalance_counts(graph, members_of, g_tier, group_sets, g_cap, cfg.refine_passes)
+    grid_of = np.full(n, -1, dtype=np.int64)
+    next_id = 0
+    for sets in group_sets:
+        for s in sets:
+            grid_of[list(s)] = next_id
+            next_id += 1
+    if cfg.target_count is not None and next_id != cfg.target_count:
+        caps_txt = ", ".join(f"{k} ≤ {v.max_diameter_m:g} m" for k, v in cfg.tiers.items())
+        raise PartitionError(
+            f"target_count {cfg.target_count} cannot be met: the patrol diameter limits ({caps_txt}) need "
+            f"{next_id} grids here; raise target_count or the limits"
+        )
+    return Plan(blocks, grid_of, graph)

@@ -4,4 +4,26 @@ from __future__ import annotations
 
 
 class PartitionError(ValueError):
-    """Raised instead of ever returning a partial plan."""
+    """Raised instead of ever returning a partial plan or a plan with junk grids.
+
+    ``layer`` names the input at fault (``boundary``, ``communities``, ``weights``…) so the CLI can name the file;
+    ``places`` lists where (lon/lat or codes), ``fix`` says what to do about it.
+    """
+
+    def __init__(self, message: str, *, layer: str | None = None, places: list | None = None, fix: str | None = None):
+        super().__init__(message)
+        self.layer = layer
+        self.places = list(places or [])
+        self.fix = fix
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.layer:
+            text = f"{self.layer}: {text}"
+        if self.places:
+            shown = "; ".join(str(p) for p in self.places[:10])
+            more = f" (and {len(self.places) - 10} more)" if len(self.places) > 10 else ""
+            text += f" at {shown}{more}"
+        if self.fix:
+            text += f"; {self.fix}"
+        return text

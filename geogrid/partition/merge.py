@@ -12,20 +12,20 @@ known without a geometry union; the loop runs over the few candidate grids only.
 
 from __future__ import annotations
 
-import math
+from dataclasses import replace
 
 import numpy as np
+import shapely
 
-from geogrid.partition.aggregate import BlockGraph, _cross_max, _hull_pts
+from geogrid.metrics.compactness import polsby_popper_ratio
+from geogrid.partition.aggregate import BlockGraph, Plan, _cross_max, _hull_pts
+from geogrid.partition.blocks import Coverage
+from geogrid.partition.inputs import Inputs
 
 SMALL = 0.5
 """A grid below this share of its tier's target area is a merge candidate."""
 SLIVER_PP = 0.2
 """A grid below this Polsby-Popper score is a merge candidate."""
-
-
-def _pp(area: float, perim: float) -> float:
-    return 4.0 * math.pi * area / (perim * perim) if perim > 0 else 0.0
 
 
 def merge_small_grids(
@@ -73,8 +73,7 @@ def merge_small_grids(
     # deviations are measured from each tier's median grid area: the tier's CV is relative to its own mean
     ref = {t: float(np.median(g_area[g_tier == t])) if (g_tier == t).any() else targets[t] for t in targets}
     tgt = np.array([targets[t] for t in g_tier])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pp0 = np.where(g_perim > 0, 4.0 * np.pi * g_area / (g_perim * g_perim), 0.0)
+    pp0 = polsby_popper_ratio(g_area, g_perim)
     cand = np.flatnonzero((g_area < SMALL * tgt) | (pp0 < SLIVER_PP))
     for k in cand[np.argsort(g_area[cand])].tolist():
         if not alive[k]:
@@ -90,7 +89,7 @@ def merge_small_grids(
             au = ak + g_area[h]
             if au > (his[th] if pp0[k] < SLIVER_PP else min(his[th], 1.3 * ref[th])):
                 continue
-            pu = _pp(au, pk + g_perim[h] - 2.0 * w)
+            pu = float(polsby_popper_ratio(au, pk + g_perim[h] - 2.0 * w))
             th_t, tk_t = ref[th], ref[g_tier[k]]
             # area balance: the two grids' squared relative deviations before vs the union's after
             before = ((ak - tk_t) / tk_t) ** 2 + ((g_area[h] - th_t) / th_t) ** 2
@@ -114,7 +113,7 @@ def merge_small_grids(
         pts[h] = None
         g_area[h] += ak
         g_perim[h] = g_perim[h] + pk - 2.0 * shared[k][h]
-        pp0[h] = _pp(g_area[h], g_perim[h])
+        pp0[h] = polsby_popper_ratio(g_area[h], g_perim[h])
         g_retier[h] = g_retier[h] and g_retier[k]
         for x, w in shared[k].items():
             if x == h:
@@ -128,3 +127,26 @@ def merge_small_grids(
     tier = np.asarray(g_tier)[grid_of]
     _, grid_of = np.unique(grid_of, return_inverse=True)
     return grid_of, tier
+
+
+def merge_grids(plan: Plan, cov: Coverage, inp: Inputs) -> Plan:
+    """Stage 6: fold undersized or sliver grids into a neighbour (see the module docstring)."""
+    cfg = inp.config
+    if cfg.target_count is not None or plan.n_grids <= 1:
+        return plan
+    b = plan.blocks
+    grid_of, tier = merge_small_grids(
+        plan.graph,
+        plan.grid_of,
+        b.tier,
+        b.community,
+        b.rule_tier,
+        shapely.length(b.geoms),
+        cov.pairs,
+        cov.pair_w,
+        {x: s.max_diameter_m for x, s in cfg.tiers.items()},
+        {x: cfg.target_area_of(x, inp.area_m2) for x in cfg.tiers},
+        {x: cfg.high_area_of(x, inp.area_m2) for x in cfg.tiers},
+    )
+    blocks = replace(b, tier=tier)
+    return Plan(blocks, grid_of, plan.graph)

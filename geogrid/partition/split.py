@@ -7,13 +7,15 @@ across its long axis (through the centroid) until every piece fits.
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import shapely
 
+from geogrid.geometry import lines_only, polygons_only
 from geogrid.metrics.compactness import reock
-from geogrid.metrics.size import diameter_m
-from geogrid.partition.geom import lines_only, polygons_only
+from geogrid.metrics.size import diameters
+from geogrid.partition.blocks import FACE, Blocks, Coverage, exact_coverage
+from geogrid.partition.errors import PartitionError
+from geogrid.partition.inputs import Inputs
 
 PATH_ZONE_M = 10.0
 """A straight cut running within this distance of a path follows the path (costs nothing in the cut choice)."""
@@ -27,13 +29,13 @@ def _half_plane(u: np.ndarray, n: np.ndarray, lo: float, t: float, blo: float, b
     )
 
 
-def _straight_cuts(poly, cap: float, max_area: float, out: list, crs, zone=None, depth: int = 0) -> None:
+def _straight_cuts(poly, cap: float, max_area: float, out: list, zone=None, depth: int = 0) -> None:
     """Cut ``poly`` across its long axis, recursively, until each piece fits.
 
     Among cut positions leaving 30–70 % of the area on each side, the shortest cut wins, with the part running
     within 10 m of a path (``zone``) counted as free: short cuts put the least border off the road network.
     """
-    if (diameter_m(gpd.GeoSeries([poly], crs=crs))[0] <= cap and shapely.area(poly) <= max_area) or depth > 24:
+    if (diameters(np.array([poly]))[0] <= cap and shapely.area(poly) <= max_area) or depth > 24:
         out.append(poly)
         return
     c = shapely.get_coordinates(shapely.minimum_rotated_rectangle(poly))[:4]
@@ -72,7 +74,7 @@ def _straight_cuts(poly, cap: float, max_area: float, out: list, crs, zone=None,
         out.append(poly)
         return
     for p in pieces:
-        _straight_cuts(p, cap, max_area, out, crs, zone, depth + 1)
+        _straight_cuts(p, cap, max_area, out, zone, depth + 1)
 
 
 def _inner_paths(tree: shapely.STRtree | None, minor_lines: np.ndarray, poly) -> tuple[np.ndarray, object]:
@@ -109,14 +111,13 @@ def split_oversize(
     max_areas: np.ndarray,
     minor_lines: np.ndarray,
     target_areas: np.ndarray,
-    crs,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split every block over its diameter cap or its maximum area.
 
     Returns (new blocks, index of the source block per new block, kind per new block: 0 kept, 1 path split,
     2 straight cut). Blocks within limits pass unchanged.
     """
-    diam = diameter_m(gpd.GeoSeries(blocks, crs=crs))
+    diam = diameters(blocks)
     over = (diam > caps) | (shapely.area(blocks) > max_areas)
     if not over.any():
         return blocks, np.arange(len(blocks)), np.zeros(len(blocks), dtype=np.int8)
@@ -139,7 +140,7 @@ def split_oversize(
                 kind = 1
         final: list = []
         for p in pieces:
-            _straight_cuts(p, caps[i], max_areas[i], final, crs, zone)
+            _straight_cuts(p, caps[i], max_areas[i], final, zone)
         final_arr = np.array(final, dtype=object)
         out_geoms.append(final_arr)
         out_src.append(np.full(len(final_arr), i))
@@ -160,7 +161,6 @@ def split_large(
     targets: np.ndarray,
     minor_lines: np.ndarray,
     eligible: np.ndarray,
-    crs,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut blocks that fit their tier's limits but are too large or too elongated to aggregate evenly.
 
@@ -192,8 +192,42 @@ def split_large(
         _, zone = _inner_paths(tree, minor_lines, poly)
         cap = caps[i] / 2.0 if long_[i] else caps[i]
         final: list = []
-        _straight_cuts(poly, cap, LARGE_FACTOR * targets[i], final, crs, zone)
+        _straight_cuts(poly, cap, LARGE_FACTOR * targets[i], final, zone)
         out_geoms.append(np.array(final, dtype=object))
         out_src.append(np.full(len(final), i))
         out_kind.append(np.full(len(final), 2 if len(final) > 1 else 0, dtype=np.int8))
     return np.concatenate(out_geoms), np.concatenate(out_src), np.concatenate(out_kind)
+
+
+def split_blocks(blocks: Blocks, inp: Inputs, rounds: int = 3) -> tuple[Blocks, Coverage]:
+    """Stage 4: split blocks over their tier's limits, then re-node the coverage exactly.
+
+    Re-noding can graft a sliver onto a block, so the caps are checked again on the exact coverage (up to
+    ``rounds`` times); the large/elongated pass runs once, on untouched faces only.
+    """
+    cfg = inp.config
+    for it in range(rounds):
+        caps, targets, max_areas = _limits(blocks, inp)
+        geoms, src, cut = split_oversize(blocks.geoms, caps, max_areas, inp.minor_lines, targets)
+        blocks = blocks.with_geoms(geoms, src, cut)
+        if it == 0:
+            caps, targets, _ = _limits(blocks, inp)
+            geoms, src, cut = split_large(blocks.geoms, caps, targets, inp.minor_lines, blocks.origin == FACE)
+            blocks = blocks.with_geoms(geoms, src, cut)
+        blocks, cov = exact_coverage(blocks)
+        caps = np.array([cfg.tiers[t].max_diameter_m for t in blocks.tier])
+        if (diameters(blocks.geoms) <= caps).all():
+            return blocks, cov
+    raise PartitionError("blocks could not be brought under the diameter limits (geometry too degenerate)")
+
+
+def _limits(blocks: Blocks, inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per block: the tier's diameter cap, target area, and the area above which a block is always split.
+
+    A block over twice its tier's largest grid area is split too (a campus, a lake): no grid could hold it evenly.
+    """
+    cfg = inp.config
+    caps = np.array([cfg.tiers[t].max_diameter_m for t in blocks.tier])
+    targets = np.array([cfg.target_area_of(t, inp.area_m2) for t in blocks.tier])
+    highs = np.array([cfg.high_area_of(t, inp.area_m2) for t in blocks.tier])
+    return caps, targets, 2.0 * highs

@@ -28,6 +28,13 @@ HIGHWAY_CLASS: dict[str, int] = {
 }
 
 
+DEFAULT_HALF_WIDTHS = {MAIN: 20.0, SECONDARY: 12.0, LOCAL: 7.0}
+"""Half-width (m) per road class for the thin-face test: a face narrower than twice this is a road artefact.
+Main roads' carriageways lie up to ~40 m apart, local roads' up to ~14 m."""
+BORDER_CLASSES = (MAIN, SECONDARY, LOCAL)
+"""Classes whose centrelines bound grids (minor ways split oversize blocks only)."""
+
+
 def classify(values: pd.Series, strict: bool = False) -> np.ndarray:
     """Class per value (1 main, 2 secondary, 3 local, 4 minor, 0 not a road).
 
@@ -44,3 +51,12 @@ def classify(values: pd.Series, strict: bool = False) -> np.ndarray:
             known = "main/secondary/local/minor, 1-4, OSM highway values or 主干路/次干路/支路"
             raise ValueError(f"unknown road class value(s) {', '.join(map(repr, unknown[:5]))} (expected {known})")
     return mapped.fillna(NOT_A_ROAD).astype(np.int64).to_numpy()
+
+
+def road_classes(roads: pd.DataFrame) -> np.ndarray:
+    """Class per row: the ``road_class`` column when present, else ``classify(highway)``, else every row local."""
+    if "road_class" in roads.columns:
+        return pd.to_numeric(roads["road_class"], errors="coerce").fillna(NOT_A_ROAD).astype(np.int64).to_numpy()
+    if "highway" in roads.columns:
+        return classify(roads["highway"])
+    return np.full(len(roads), LOCAL, dtype=np.int64)

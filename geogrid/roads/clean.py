@@ -1,6 +1,6 @@
 """Road centrelines from a carriageway-level network (dual carriageways and roundabouts collapsed, dangles kept).
 
-Why: the same face-based cleaning the partition uses (``geogrid.partition.faces``), exposed on its own so the
+Why: the same face-based cleaning the partition uses (``geogrid.geometry.faces``), exposed on its own so the
 benchmark can compare it with neatnet: block borders on roads are the centrelines (between carriageways where a
 road has two), and dangles (cul-de-sacs, stubs) are added back as they are — they bound no block but are roads.
 """
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from geogrid.crs import metric_crs_for
-from geogrid.partition.faces import build_faces, rebuild_coverage
-from geogrid.partition.geom import lines_only
-from geogrid.roads.classes import MINOR, classify
+from geogrid.geometry import build_faces, lines_only, near, rebuild_coverage
+from geogrid.roads.classes import DEFAULT_HALF_WIDTHS, MINOR, road_classes
 
 EXTENT_MARGIN_M = 100.0
 
@@ -28,12 +26,7 @@ def clean_centerlines(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """
     if len(roads) == 0:
         return gpd.GeoDataFrame({"road_class": np.empty(0, dtype=np.int64)}, geometry=[], crs=roads.crs)
-    if "road_class" in roads.columns:
-        cls = pd.to_numeric(roads["road_class"], errors="coerce").fillna(0).astype(int).to_numpy()
-    elif "highway" in roads.columns:
-        cls = classify(roads["highway"])
-    else:
-        cls = np.full(len(roads), 3, dtype=np.int64)
+    cls = road_classes(roads)
     metric = metric_crs_for(roads) if roads.crs is not None else None
     gm = roads.to_crs(metric) if metric is not None else roads
     lines, idx = lines_only(gm.geometry.to_numpy(), return_index=True)
@@ -41,13 +34,10 @@ def clean_centerlines(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     keep = (c >= 1) & (c < MINOR)
     lines, c = lines[keep], c[keep]
     extent = shapely.buffer(shapely.convex_hull(shapely.union_all(lines)), EXTENT_MARGIN_M)
-    fs = build_faces(lines, c, extent)
+    fs = build_faces(lines, c, extent, half_widths=DEFAULT_HALF_WIDTHS)
     _, _, edges, sides = rebuild_coverage(fs.blocks, fs.community)
     ring = lines_only(shapely.get_parts(shapely.boundary(extent)))
-    mids = shapely.line_interpolate_point(edges, 0.5, normalized=True)
-    on_ring, _ = shapely.STRtree(ring).query(mids, predicate="dwithin", distance=1e-3)
-    inner = np.ones(len(edges), dtype=bool)
-    inner[on_ring] = False
+    inner = ~near(shapely.line_interpolate_point(edges, 0.5, normalized=True), ring, 1e-3)
     out = edges[inner & (sides[:, 0] >= 0) & (sides[:, 1] >= 0)]
     dangles = fs.dangles
     if len(fs.artefact_area) and len(dangles):  # stubs inside collapsed carriageway areas are not roads of their own

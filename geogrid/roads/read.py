@@ -8,8 +8,8 @@ import geopandas as gpd
 import numpy as np
 
 from geogrid.crs import to_store
+from geogrid.geometry import lines_only
 from geogrid.io import InputError, read_vector, require_fields
-from geogrid.partition.geom import lines_only
 from geogrid.roads.classes import NOT_A_ROAD, classify
 
 CLASS_FIELD_GUESSES = ("highway", "fclass", "road_class", "class", "grade", "等级", "道路等级")

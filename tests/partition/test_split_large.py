@@ -16,7 +16,7 @@ def _run(blocks, cap, target, paths=(), eligible=None):
     blocks = np.array(blocks, dtype=object)
     n = len(blocks)
     elig = np.ones(n, dtype=bool) if eligible is None else np.asarray(eligible)
-    return split_large(blocks, np.full(n, cap), np.full(n, target), np.array(list(paths), dtype=object), elig, CRS)
+    return split_large(blocks, np.full(n, cap), np.full(n, target), np.array(list(paths), dtype=object), elig)
 
 
 def test_large_block_cut_into_pieces_near_target():

@@ -1,0 +1,178 @@
+"""Stage 1, ``prepare_inputs``: every input layer checked and brought into one local metric CRS.
+
+Why a stage of its own: each later stage trusts its input (polygons are valid, codes are 12 digits, lines are
+lines, everything is in metres). Checking once here means a bad file is refused with a message that names the layer,
+the place and the fix, before any work is done — never a silent wrong plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from geogrid import STORE_SRID
+from geogrid.config import PartitionConfig
+from geogrid.crs import metric_crs_for
+from geogrid.geometry import as_lines, lines_only, polygons_only
+from geogrid.partition.errors import PartitionError
+from geogrid.roads.classes import BORDER_CLASSES, MINOR, road_classes
+
+CODE_FIELDS = ("community_code", "code", "adcode", "qhdm", "xzqdm", "社区代码", "代码", "编码")
+
+
+@dataclass
+class Inputs:
+    """All inputs in ``metric`` (a local conformal CRS in metres), validated."""
+
+    metric: CRS
+    boundary: shapely.Geometry
+    """The jurisdiction: polygonal, holes kept (a hole is never part of a grid)."""
+    config: PartitionConfig
+    road_lines: np.ndarray
+    """Lines of the border classes (main, secondary, local), unclipped."""
+    road_class: np.ndarray
+    minor_lines: np.ndarray
+    """Paths, tracks, service ways clipped to the boundary: where an oversize block is split first."""
+    communities: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    """Community polygons clipped to the boundary."""
+    community_codes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    barrier_lines: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    zone_polys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    zone_tiers: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    findings: dict = field(default_factory=dict)
+    """What the checks found and did (holes kept out, repairs): copied into the report."""
+
+    @property
+    def area_m2(self) -> float:
+        return float(shapely.area(self.boundary))
+
+    def code_of(self, community: np.ndarray) -> np.ndarray:
+        """12-digit code per community index (-1 = no community: the configured prefix)."""
+        community = np.asarray(community)
+        codes = np.full(len(community), self.config.community_code, dtype=object)
+        has = community >= 0
+        if len(self.community_codes):
+            codes[has] = self.community_codes[community[has]]
+        return codes
+
+
+def as_frame(obj, crs, what: str) -> gpd.GeoDataFrame:
+    """A GeoDataFrame from a frame, a series or one shapely geometry (taking ``crs`` when it declares none)."""
+    if isinstance(obj, gpd.GeoDataFrame):
+        gdf = obj
+    elif isinstance(obj, gpd.GeoSeries):
+        gdf = gpd.GeoDataFrame(geometry=obj)
+    elif isinstance(obj, shapely.Geometry):
+        gdf = gpd.GeoDataFrame(geometry=[obj], crs=crs)
+    else:
+        raise PartitionError(f"expected a GeoDataFrame or a shapely geometry, got {type(obj).__name__}", layer=what)
+    return gdf if gdf.crs is not None else gdf.set_crs(crs or STORE_SRID)
+
+
+def _boundary(boundary, crs) -> tuple[shapely.Geometry, CRS]:
+    """The jurisdiction as one valid polygonal geometry in its local metric CRS."""
+    gdf = as_frame(boundary, crs, "boundary")
+    if len(gdf) == 0:
+        raise PartitionError("no features", layer="boundary")
+    types = set(gdf.geom_type.dropna())
+    if not types or not types <= {"Polygon", "MultiPolygon"}:
+        got = ", ".join(sorted(map(str, types))) or "nothing"
+        raise PartitionError(f"must be polygons, got {got}", layer="boundary", fix="pass the jurisdiction polygon")
+    metric = metric_crs_for(gdf)
+    geom = shapely.union_all(shapely.make_valid(gdf.to_crs(metric).geometry.to_numpy()))
+    parts = polygons_only(shapely.get_parts(geom))
+    if len(parts) == 0 or shapely.area(shapely.union_all(parts)) < 1.0:
+        raise PartitionError("the polygon has no area", layer="boundary")
+    return shapely.union_all(parts), metric
+
+
+def _roads(roads, boundary, metric) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(border-class lines, their classes, minor lines clipped to the boundary) in ``metric``."""
+    if not isinstance(roads, gpd.GeoDataFrame) or len(roads) == 0:
+        raise PartitionError("no road features", layer="roads")
+    roads_m = roads.to_crs(metric) if roads.crs is not None else roads.set_crs(metric)
+    lines, idx = lines_only(roads_m.geometry.to_numpy(), return_index=True)
+    cls = road_classes(roads_m)[idx]
+    border = np.isin(cls, BORDER_CLASSES)
+    shapely.prepare(boundary)
+    if not shapely.intersects(boundary, lines[border]).any():
+        raise PartitionError(
+            "no road (main, secondary or local class) lies inside the boundary",
+            layer="roads",
+            fix="check that roads and boundary are the same place and in the right CRS",
+        )
+    minor = lines_only(shapely.intersection(lines[cls == MINOR], boundary))
+    return lines[border], cls[border], minor
+
+
+def community_codes(comm: gpd.GeoDataFrame, field_name: str | None) -> np.ndarray:
+    """The 12-digit code of every community (from ``field_name`` or the first field named like a code)."""
+    if field_name is None:
+        lower = {str(c).lower(): c for c in comm.columns if c != comm.geometry.name}
+        field_name = next((lower[f] for f in CODE_FIELDS if f in lower), None)
+    if field_name is None or field_name not in comm.columns:
+        have = ", ".join(str(c) for c in comm.columns if c != comm.geometry.name) or "(none)"
+        raise PartitionError(
+            f"no 12-digit community code field ({'/'.join(CODE_FIELDS)}); fields: {have}",
+            layer="communities",
+            fix="name the code field with community_code_field in the config",
+        )
+    codes = comm[field_name].astype(str).str.strip().str.replace(r"\.0$", "", regex=True).to_numpy()
+    bad = [i for i, c in enumerate(codes) if not (len(c) == 12 and c.isdigit())]
+    if bad:
+        raise PartitionError(
+            f"field {field_name!r} of feature {bad[0]} is {codes[bad[0]]!r}, not a 12-digit community code",
+            layer="communities",
+        )
+    return codes
+
+
+def _communities(communities, crs, inp: Inputs) -> None:
+    """Community polygons clipped to the boundary, and their codes."""
+    cm = as_frame(communities, crs, "communities")
+    codes = community_codes(cm, inp.config.community_code_field)
+    geoms = shapely.intersection(shapely.make_valid(cm.to_crs(inp.metric).geometry.to_numpy()), inp.boundary)
+    keep = shapely.area(geoms) > 1.0
+    if not keep.any():
+        raise PartitionError("none of them overlaps the boundary", layer="communities")
+    inp.communities, inp.community_codes = geoms[keep], codes[keep]
+
+
+def _tier_zones(tier_zones, crs, inp: Inputs) -> None:
+    """Planner-drawn tier zones: polygons with a tier field holding A, B or C."""
+    cfg = inp.config
+    tz = as_frame(tier_zones, crs, "tier_zones")
+    if cfg.tier_field not in tz.columns:
+        raise PartitionError(f"no field {cfg.tier_field!r}", layer="tier_zones", fix="set tier_field in the config")
+    zt = tz[cfg.tier_field].astype(str).str.strip().str.upper().to_numpy()
+    bad = sorted(set(zt) - set(cfg.tiers))
+    if bad:
+        raise PartitionError(
+            f"field {cfg.tier_field!r} has unknown tier(s) {', '.join(bad)} (A/B/C)", layer="tier_zones"
+        )
+    inp.zone_polys, inp.zone_tiers = tz.to_crs(inp.metric).geometry.to_numpy(), zt.astype(object)
+
+
+def prepare_inputs(
+    roads: gpd.GeoDataFrame,
+    boundary,
+    communities: gpd.GeoDataFrame | None,
+    tier_zones: gpd.GeoDataFrame | None,
+    barriers: gpd.GeoDataFrame | None,
+    config: PartitionConfig,
+) -> Inputs:
+    """Check every layer and bring it into the boundary's local metric CRS; raise ``PartitionError`` on bad input."""
+    bnd, metric = _boundary(boundary, roads.crs if isinstance(roads, gpd.GeoDataFrame) else None)
+    lines, cls, minor = _roads(roads, bnd, metric)
+    inp = Inputs(metric=metric, boundary=bnd, config=config, road_lines=lines, road_class=cls, minor_lines=minor)
+    if communities is not None and len(communities):
+        _communities(communities, roads.crs, inp)
+    if tier_zones is not None and len(tier_zones):
+        _tier_zones(tier_zones, roads.crs, inp)
+    if barriers is not None and len(barriers):
+        inp.barrier_lines = as_lines(as_frame(barriers, roads.crs, "barriers").to_crs(metric).geometry.to_numpy())
+    return inp
