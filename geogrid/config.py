@@ -69,6 +69,16 @@ class PartitionConfig:
         """Largest area (m²) a grid of ``tier`` should reach: its range's top, at least the target × headroom."""
         return max(self.tiers[tier].max_area_m2, AREA_HEADROOM * self.target_area_of(tier, total_area_m2))
 
+    def low_ratio(self, tier: str) -> float:
+        """Smallest grid size of ``tier`` in units of its target (the range's bottom / its middle)."""
+        spec = self.tiers[tier]
+        return spec.min_area_m2 / spec.target_area_m2
+
+    def high_ratio(self, tier: str) -> float:
+        """Largest grid size of ``tier`` in units of its target (the range's top, at least the headroom)."""
+        spec = self.tiers[tier]
+        return max(spec.max_area_m2 / spec.target_area_m2, AREA_HEADROOM)
+
     def validate(self) -> PartitionConfig:
         for name, spec in self.tiers.items():
             if name not in TIERS:

@@ -229,6 +229,13 @@ def to_store(gdf: gpd.GeoDataFrame, spec: str | CrsSpec | None = None) -> gpd.Ge
     return out.to_crs(STORE_SRID)
 
 
+def lonlat_of(geom, crs) -> tuple[float, float]:
+    """Longitude, latitude (EPSG:4490) of a point geometry given in ``crs``: for messages that name a place."""
+    x, y = shapely.get_coordinates(geom)[0]
+    lon, lat = Transformer.from_crs(CRS.from_user_input(crs), CRS.from_epsg(STORE_SRID), always_xy=True).transform(x, y)
+    return float(lon), float(lat)
+
+
 def local_metric_crs(lon: float, lat: float) -> CRS:
     """A conformal metric CRS for lengths and areas around ``lon, lat``.
 

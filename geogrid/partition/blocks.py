@@ -34,6 +34,8 @@ class Blocks:
     """True where the tier came from the density rule (it may change); False where a planner's zone set it."""
     origin: np.ndarray
     """FACE, PATH_SPLIT or STRAIGHT_CUT."""
+    group: np.ndarray
+    """Index into ``Groups`` (connected blocks of one community and tier; -1 before ``group_blocks``)."""
 
     def __len__(self) -> int:
         return len(self.geoms)
@@ -87,7 +89,7 @@ def exact_coverage(blocks: Blocks) -> tuple[Blocks, Coverage]:
     return blocks.with_geoms(geoms, src), Coverage(edges, sides, pairs, pair_w)
 
 
-def build_blocks(inp: Inputs) -> tuple[Blocks, Linework]:
+def build_blocks(inp: Inputs) -> tuple[Blocks, Coverage, Linework]:
     """Blocks bounded by road centrelines, community borders, barriers and the boundary (its holes stay out)."""
     widths = {**DEFAULT_HALF_WIDTHS, **inp.config.half_widths}
     comm = inp.communities if len(inp.communities) else None
@@ -99,5 +101,7 @@ def build_blocks(inp: Inputs) -> tuple[Blocks, Linework]:
         tier=np.full(n, None, dtype=object),
         rule_tier=np.ones(n, dtype=bool),
         origin=np.zeros(n, dtype=np.int8),
+        group=np.full(n, -1, dtype=np.int64),
     )
-    return blocks, Linework(road_lines=fs.road_lines, road_class=fs.road_class, split_lines=fs.split_lines)
+    blocks, cov = exact_coverage(blocks)
+    return blocks, cov, Linework(road_lines=fs.road_lines, road_class=fs.road_class, split_lines=fs.split_lines)

@@ -2,7 +2,7 @@
 
 The engine is a pipeline of named stages, each a function in its own module with typed input and output:
 
-    prepare_inputs → build_blocks → assign_tiers → split_blocks → smooth_tiers → aggregate → merge_grids
+    prepare_inputs → build_blocks → assign_tiers → group_blocks → split_blocks → aggregate → merge_grids
     → grids_from_blocks → build_report
 
 Everything runs in the boundary's local metric CRS; results come back in EPSG:4490. Bad input raises
@@ -24,11 +24,13 @@ from geogrid.geometry import first_segment, near
 from geogrid.partition.aggregate import aggregate
 from geogrid.partition.blocks import ORIGIN_NAMES, Coverage, Linework, build_blocks
 from geogrid.partition.grids import Grids, grids_from_blocks
+from geogrid.partition.groups import group_blocks
 from geogrid.partition.inputs import prepare_inputs
 from geogrid.partition.merge import merge_grids
 from geogrid.partition.report import GridMetrics, build_report
+from geogrid.partition.sizes import Sizer
 from geogrid.partition.split import split_blocks
-from geogrid.partition.tiering import assign_tiers, smooth_tiers
+from geogrid.partition.tiering import assign_tiers
 
 
 @dataclass
@@ -78,11 +80,12 @@ def partition(
     cfg = (config or PartitionConfig()).validate()
     st = _Stages(9, progress)
     inp = st.run("inputs", prepare_inputs, roads, boundary, communities, tier_zones, barriers, cfg)
-    blocks, lw = st.run("blocks", build_blocks, inp)
-    blocks = st.run("tiers", assign_tiers, blocks, lw, inp)
-    blocks, cov = st.run("split", split_blocks, blocks, inp)
-    blocks = st.run("smooth", smooth_tiers, blocks, cov.pairs, cov.pair_w, inp)
-    plan = st.run("aggregate", aggregate, blocks, cov, inp)
+    blocks, cov, lw = st.run("blocks", build_blocks, inp)
+    blocks = st.run("tiers", assign_tiers, blocks, cov, lw, inp)
+    sizer = Sizer(inp)
+    blocks, groups = st.run("groups", group_blocks, blocks, cov, sizer(blocks.geoms, blocks.tier), inp)
+    blocks, cov = st.run("split", split_blocks, blocks, groups, sizer, inp)
+    plan = st.run("aggregate", aggregate, blocks, cov, groups, sizer(blocks.geoms, blocks.tier), inp)
     plan = st.run("merge", merge_grids, plan, cov, inp)
     grids = st.run("grids", grids_from_blocks, plan, inp)
     report, metrics = st.run("report", build_report, grids, cov, lw, inp)

@@ -43,6 +43,8 @@ class Inputs:
     barrier_lines: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     zone_polys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     zone_tiers: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    units: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    """Compounds, parcels, campuses (polygons clipped to the boundary): a grid border never cuts one."""
     findings: dict = field(default_factory=dict)
     """What the checks found and did (holes kept out, repairs): copied into the report."""
 

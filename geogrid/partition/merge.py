@@ -1,152 +1,213 @@
-"""Fold undersized or sliver grids into a neighbouring grid of the same community.
+"""Stage 6, ``merge_grids``: no junk leaves the engine — small, sliver and island grids are folded away.
 
-Why: a group (one community and tier) smaller than its tier's target, or a single long block along a river,
-becomes a grid far below the target area or with a Polsby-Popper score near zero. Merging it into the neighbour
-it shares most border with fixes both, provided the union stays under the receiver tier's patrol diameter and
-does not overshoot the receiver's area range. Only tiers from the density rule may change (a planner's tier zone
-is kept).
+Why: a group (one community and tier) smaller than its tier's target, or a long block along a river or a wide
+median, becomes a grid far below the target size or with a Polsby-Popper score near zero; a lone grid of one tier
+inside another is an island no planner would draw. Each is merged into the neighbour it shares most border with,
+provided the union stays under the receiver tier's patrol diameter, inside one community, and (for small grids)
+does not overshoot the receiver's size range. Only rule tiers may change; a planner's tier zone is kept.
 
-Perimeters come from block perimeters minus twice the shared block edges, so a merge's Polsby-Popper score is
-known without a geometry union; the loop runs over the few candidate grids only.
+Sizes are in target units (``Plan.size``). Perimeters come from block perimeters minus twice the shared block edges,
+so a merge's Polsby-Popper score is known without a geometry union; the loop runs over the few candidates only.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
 
+from geogrid.crs import lonlat_of
 from geogrid.metrics.compactness import polsby_popper_ratio
-from geogrid.partition.aggregate import BlockGraph, Plan, _cross_max, _hull_pts
+from geogrid.metrics.size import diameters
+from geogrid.partition.aggregate import Plan
 from geogrid.partition.blocks import Coverage
+from geogrid.partition.errors import PartitionError
 from geogrid.partition.inputs import Inputs
 
 SMALL = 0.5
-"""A grid below this share of its tier's target area is a merge candidate."""
+"""A grid below this share of its tier's target size is a merge candidate."""
 SLIVER_PP = 0.2
 """A grid below this Polsby-Popper score is a merge candidate."""
+MIN_SIZE = 0.05
+"""Never junk: no grid below this share of its tier's target size."""
+MIN_PP = 0.15
+"""Never junk: no grid below this Polsby-Popper score."""
 
 
-def merge_small_grids(
-    g: BlockGraph,
-    grid_of: np.ndarray,
-    tier: np.ndarray,
-    comm: np.ndarray,
-    may_retier: np.ndarray,
-    perim: np.ndarray,
-    pairs: np.ndarray,
-    pair_w: np.ndarray,
-    caps: dict[str, float],
-    targets: dict[str, float],
-    his: dict[str, float],
-) -> tuple[np.ndarray, np.ndarray]:
-    """New (grid_of, tier) after merging candidates; grid ids are renumbered 0..k-1."""
-    grid_of, tier = grid_of.copy(), tier.copy()
-    ng = int(grid_of.max()) + 1
+@dataclass
+class _State:
+    """The grids during merging: members, sizes, outlines and who borders whom (by border length)."""
+
+    members: list[list[int]]
+    size: np.ndarray
+    area: np.ndarray
+    perim: np.ndarray
+    tier: np.ndarray
+    comm: np.ndarray
+    retier: np.ndarray
+    alive: np.ndarray
+    shared: list[dict[int, float]]
+    hull_pts: list
+
+
+def _state(plan: Plan, cov: Coverage) -> _State:
+    """Per-grid sums and the grid adjacency from the block arrays."""
+    b, grid_of, ng = plan.blocks, plan.grid_of, plan.n_grids
     first = np.full(ng, -1)
     first[grid_of[::-1]] = np.arange(len(grid_of))[::-1]
-    g_tier = tier[first].copy()
-    g_comm = comm[first]
-    g_area = np.bincount(grid_of, weights=g.area, minlength=ng)
-    gp = grid_of[pairs] if len(pairs) else np.empty((0, 2), dtype=np.int64)
-    same = gp[:, 0] == gp[:, 1]
-    g_perim = np.bincount(grid_of, weights=perim, minlength=ng)
-    g_perim -= 2.0 * np.bincount(gp[same, 0], weights=pair_w[same], minlength=ng)
+    # perimeter of a grid = its blocks' perimeters minus twice the borders shared inside it
+    gp = grid_of[cov.pairs] if len(cov.pairs) else np.empty((0, 2), dtype=np.int64)
+    inside = gp[:, 0] == gp[:, 1]
+    perim = np.bincount(grid_of, weights=shapely.length(b.geoms), minlength=ng)
+    perim -= 2.0 * np.bincount(gp[inside, 0], weights=cov.pair_w[inside], minlength=ng)
     shared: list[dict[int, float]] = [{} for _ in range(ng)]
-    for (a, b), w in zip(gp[~same].tolist(), pair_w[~same].tolist(), strict=True):
-        shared[a][b] = shared[a].get(b, 0.0) + w
-        shared[b][a] = shared[b].get(a, 0.0) + w
-    g_retier = np.ones(ng, dtype=bool)
-    np.logical_and.at(g_retier, grid_of, may_retier)
+    for (x, y), w in zip(gp[~inside].tolist(), cov.pair_w[~inside].tolist(), strict=True):
+        shared[x][y] = shared[x].get(y, 0.0) + w
+        shared[y][x] = shared[y].get(x, 0.0) + w
+    retier = np.ones(ng, dtype=bool)
+    np.logical_and.at(retier, grid_of, b.rule_tier)
     order = np.argsort(grid_of, kind="stable")
-    members: list[list[int]] = [m.tolist() for m in np.split(order, np.cumsum(np.bincount(grid_of, minlength=ng))[:-1])]
-    owner = np.arange(ng)  # the grid each original grid has been folded into
-    pts = [None] * ng
-    alive = np.ones(ng, dtype=bool)
+    members = [m.tolist() for m in np.split(order, np.cumsum(np.bincount(grid_of, minlength=ng))[:-1])]
+    hulls = shapely.get_coordinates(shapely.convex_hull(b.geoms), return_index=True)
+    by_block = np.split(hulls[0], np.searchsorted(hulls[1], np.arange(1, len(b))))
+    return _State(
+        members=members,
+        size=np.bincount(grid_of, weights=plan.size, minlength=ng),
+        area=np.bincount(grid_of, weights=shapely.area(b.geoms), minlength=ng),
+        perim=perim,
+        tier=b.tier[first].copy(),
+        comm=b.community[first],
+        retier=retier,
+        alive=np.ones(ng, dtype=bool),
+        shared=shared,
+        hull_pts=[np.vstack([by_block[x] for x in m]) for m in members],
+    )
 
-    def hull(k: int) -> np.ndarray:
-        if pts[k] is None:
-            pts[k] = _hull_pts(np.vstack([g.hull[b] for b in members[k]]))
-        return pts[k]
 
-    # deviations are measured from each tier's median grid area: the tier's CV is relative to its own mean
-    ref = {t: float(np.median(g_area[g_tier == t])) if (g_tier == t).any() else targets[t] for t in targets}
-    tgt = np.array([targets[t] for t in g_tier])
-    pp0 = polsby_popper_ratio(g_area, g_perim)
-    cand = np.flatnonzero((g_area < SMALL * tgt) | (pp0 < SLIVER_PP))
-    for k in cand[np.argsort(g_area[cand])].tolist():
-        if not alive[k]:
+def _union_diameter(st: _State, k: int, h: int) -> float:
+    return float(diameters(np.array([shapely.multipoints(np.vstack([st.hull_pts[k], st.hull_pts[h]]))]))[0])
+
+
+def _pp(st: _State, k: int) -> float:
+    return float(polsby_popper_ratio(st.area[k], st.perim[k]))
+
+
+def _fold(st: _State, k: int, h: int) -> None:
+    """Merge grid ``k`` into grid ``h``."""
+    w = st.shared[k].pop(h, 0.0)
+    st.shared[h].pop(k, None)
+    st.members[h] += st.members[k]
+    st.members[k] = []
+    st.size[h] += st.size[k]
+    st.area[h] += st.area[k]
+    st.perim[h] += st.perim[k] - 2.0 * w
+    st.retier[h] = st.retier[h] and st.retier[k]
+    pts = np.vstack([st.hull_pts[h], st.hull_pts[k]])
+    st.hull_pts[h] = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(pts)))
+    for x, wx in st.shared[k].items():
+        st.shared[h][x] = st.shared[h].get(x, 0.0) + wx
+        st.shared[x][h] = st.shared[x].get(h, 0.0) + wx
+        st.shared[x].pop(k, None)
+    st.shared[k] = {}
+    st.alive[k] = False
+
+
+def _best_receiver(st: _State, k: int, caps: dict, high: dict, ref: dict, must: bool) -> int:
+    """The neighbour ``k`` should join (-1 = none): same community, tier allowed, under the cap and size limits.
+
+    Scored on the size balance of the two grids before and after, and the union's Polsby-Popper score; ``must``
+    (junk) drops the size limit and accepts any union under the cap.
+    """
+    best, best_h = None, -1
+    pp_k = _pp(st, k)
+    for h, w in st.shared[k].items():
+        th = st.tier[h]
+        if not st.alive[h] or st.comm[h] != st.comm[k] or (th != st.tier[k] and not st.retier[k]):
             continue
-        ak, pk = g_area[k], g_perim[k]
-        best, best_h = None, -1
-        for h, w in shared[k].items():
-            if not alive[h] or g_comm[h] != g_comm[k]:
-                continue
-            th = g_tier[h]
-            if th != g_tier[k] and not g_retier[k]:
-                continue
-            au = ak + g_area[h]
-            if au > (his[th] if pp0[k] < SLIVER_PP else min(his[th], 1.3 * ref[th])):
-                continue
-            pu = float(polsby_popper_ratio(au, pk + g_perim[h] - 2.0 * w))
-            th_t, tk_t = ref[th], ref[g_tier[k]]
-            # area balance: the two grids' squared relative deviations before vs the union's after
-            before = ((ak - tk_t) / tk_t) ** 2 + ((g_area[h] - th_t) / th_t) ** 2
-            after = ((au - th_t) / th_t) ** 2
-            pp_before = min(pp0[k], pp0[h])
-            if after > before and pu <= pp_before:
-                continue
-            ph = np.vstack([hull(k), hull(h)])
-            if _cross_max(ph, ph) > caps[th]:
-                continue
-            score = (after - before) - pu
-            if best is None or score < best:
-                best, best_h = score, h
-        if best_h < 0:
+        union = st.size[k] + st.size[h]
+        limit = np.inf if must else (high[th] if pp_k < SLIVER_PP else min(high[th], 1.3 * ref[th]))
+        if union > limit:
             continue
-        h = best_h
-        members[h].extend(members[k])
-        members[k] = []
-        owner[owner == k] = h
-        alive[k] = False
-        pts[h] = None
-        g_area[h] += ak
-        g_perim[h] = g_perim[h] + pk - 2.0 * shared[k][h]
-        pp0[h] = polsby_popper_ratio(g_area[h], g_perim[h])
-        g_retier[h] = g_retier[h] and g_retier[k]
-        for x, w in shared[k].items():
-            if x == h:
-                continue
-            shared[h][x] = shared[h].get(x, 0.0) + w
-            shared[x][h] = shared[x].get(h, 0.0) + w
-            shared[x].pop(k, None)
-        shared[h].pop(k, None)
-        shared[k] = {}
-    grid_of = owner[grid_of]
-    tier = np.asarray(g_tier)[grid_of]
-    _, grid_of = np.unique(grid_of, return_inverse=True)
-    return grid_of, tier
+        pp_u = float(polsby_popper_ratio(st.area[k] + st.area[h], st.perim[k] + st.perim[h] - 2.0 * w))
+        rk, rh = ref[st.tier[k]], ref[th]
+        before = ((st.size[k] - rk) / rk) ** 2 + ((st.size[h] - rh) / rh) ** 2
+        after = ((union - rh) / rh) ** 2
+        if not must and after > before and pp_u <= min(pp_k, _pp(st, h)):
+            continue
+        if _union_diameter(st, k, h) > caps[th]:
+            continue
+        score = (after - before) - pp_u
+        if best is None or score < best:
+            best, best_h = score, h
+    return best_h
+
+
+def _merge_pass(st: _State, candidates: np.ndarray, caps: dict, high: dict, must: bool) -> None:
+    """Fold each candidate (smallest first) into its best receiver."""
+    ref = {t: float(np.median(st.size[st.alive & (st.tier == t)])) for t in set(st.tier[st.alive])}
+    for k in candidates[np.argsort(st.size[candidates], kind="stable")].tolist():
+        if not st.alive[k]:
+            continue
+        h = _best_receiver(st, k, caps, high, ref, must)
+        if h >= 0:
+            _fold(st, k, h)
+
+
+def _junk(st: _State) -> np.ndarray:
+    """Live grids that break the never-junk rules: below 5 % of a target, or Polsby-Popper below 0.15."""
+    pp = polsby_popper_ratio(st.area, st.perim)
+    return np.flatnonzero(st.alive & ((st.size < MIN_SIZE) | (pp < MIN_PP)))
+
+
+def _islands(st: _State, caps: dict) -> None:
+    """A rule-tier grid with no neighbour of its tier takes the tier it borders most, if it fits that tier's cap."""
+    for k in np.flatnonzero(st.alive & st.retier).tolist():
+        nbrs = {h: w for h, w in st.shared[k].items() if st.alive[h]}
+        if not nbrs or any(st.tier[h] == st.tier[k] for h in nbrs):
+            continue
+        by_tier: dict = {}
+        for h, w in nbrs.items():
+            by_tier[st.tier[h]] = by_tier.get(st.tier[h], 0.0) + w
+        new = max(sorted(by_tier), key=by_tier.get)
+        pts = st.hull_pts[k]
+        if diameters(np.array([shapely.multipoints(pts)]))[0] <= caps[new]:
+            st.tier[k] = new
 
 
 def merge_grids(plan: Plan, cov: Coverage, inp: Inputs) -> Plan:
-    """Stage 6: fold undersized or sliver grids into a neighbour (see the module docstring)."""
+    """Stage 6: fold small and sliver grids, re-tier islands, and refuse a plan that would still hold junk."""
     cfg = inp.config
-    if cfg.target_count is not None or plan.n_grids <= 1:
+    if plan.n_grids <= 1:
         return plan
-    b = plan.blocks
-    grid_of, tier = merge_small_grids(
-        plan.graph,
-        plan.grid_of,
-        b.tier,
-        b.community,
-        b.rule_tier,
-        shapely.length(b.geoms),
-        cov.pairs,
-        cov.pair_w,
-        {x: s.max_diameter_m for x, s in cfg.tiers.items()},
-        {x: cfg.target_area_of(x, inp.area_m2) for x in cfg.tiers},
-        {x: cfg.high_area_of(x, inp.area_m2) for x in cfg.tiers},
-    )
-    blocks = replace(b, tier=tier)
-    return Plan(blocks, grid_of, plan.graph)
+    st = _state(plan, cov)
+    caps = {t: s.max_diameter_m for t, s in cfg.tiers.items()}
+    high = {t: cfg.high_ratio(t) for t in cfg.tiers}
+    if cfg.target_count is None:
+        pp = polsby_popper_ratio(st.area, st.perim)
+        _merge_pass(st, np.flatnonzero((st.size < SMALL) | (pp < SLIVER_PP)), caps, high, must=False)
+        _islands(st, caps)
+    _merge_pass(st, _junk(st), caps, high, must=True)
+    junk = _junk(st)
+    if len(junk):
+        raise PartitionError(
+            f"{len(junk)} grid(s) would be junk (below {MIN_SIZE:.0%} of a target grid or Polsby-Popper "
+            f"< {MIN_PP}) and cannot join a neighbour of their community within the diameter limits",
+            places=[_where(plan, st.members[k], inp) for k in junk],
+            fix="check the community layer for slivers, or the tier limits",
+        )
+    alive = np.flatnonzero(st.alive)
+    grid_of = np.empty(len(plan.grid_of), dtype=np.int64)
+    tier = plan.blocks.tier.copy()
+    for gid, k in enumerate(alive.tolist()):
+        grid_of[st.members[k]] = gid
+        tier[st.members[k]] = st.tier[k]
+    return Plan(replace(plan.blocks, tier=tier), grid_of, plan.size)
+
+
+def _where(plan: Plan, members: list[int], inp: Inputs) -> str:
+    """A readable place: community code and lon/lat of a grid's blocks."""
+    geom = shapely.union_all(plan.blocks.geoms[members])
+    lon, lat = lonlat_of(shapely.point_on_surface(geom), inp.metric)
+    code = inp.code_of(plan.blocks.community[members[:1]])[0]
+    return f"community {code} near {lon:.5f}, {lat:.5f} ({shapely.area(geom):.0f} m²)"

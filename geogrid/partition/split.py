@@ -1,8 +1,12 @@
-"""Split blocks too big for their tier: along paths, tracks and rivers first, straight cuts last.
+"""Stage 5, ``split_blocks``: cut blocks too big for their tier or their group's grids.
 
-Why: a park, a hill or a campus can be one road-bounded face larger than a tier's patrol diameter allows; no grid
-could then hold it. Minor ways inside it are the natural borders; where they do not suffice, the block is cut
-across its long axis (through the centroid) until every piece fits.
+Why: a park, a hill, a campus or a stretch of river can be one road-bounded face larger than a tier's patrol
+diameter allows, or larger than one grid of its group; no even plan can then be made of whole blocks. Paths, tracks
+and the borders of units (compounds, campuses) inside it are the natural borders and are used first; straight cuts
+across the long axis come last, and never through a unit.
+
+- over the diameter cap: polygonize with the inner paths and unit borders, then cut what still does not fit;
+- over 1.2 × the group's grid size: cut into round(size / unit) pieces of equal size, so each piece is one grid.
 """
 
 from __future__ import annotations
@@ -11,80 +15,116 @@ import numpy as np
 import shapely
 
 from geogrid.geometry import lines_only, polygons_only
-from geogrid.metrics.compactness import reock
 from geogrid.metrics.size import diameters
-from geogrid.partition.blocks import FACE, Blocks, Coverage, exact_coverage
+from geogrid.partition.blocks import FACE, PATH_SPLIT, STRAIGHT_CUT, Blocks, Coverage, exact_coverage
 from geogrid.partition.errors import PartitionError
+from geogrid.partition.groups import Groups
 from geogrid.partition.inputs import Inputs
+from geogrid.partition.sizes import Sizer
 
 PATH_ZONE_M = 10.0
 """A straight cut running within this distance of a path follows the path (costs nothing in the cut choice)."""
 MIN_PATH_PIECE = 0.05
-"""Path splits that leave a piece below this share of the tier target area are not used."""
+"""Path splits that leave a piece below this share of a target grid are not used."""
+LARGE_FACTOR = 1.2
+"""A block above this multiple of its group's grid size is cut into pieces of that size."""
 
 
-def _half_plane(u: np.ndarray, n: np.ndarray, lo: float, t: float, blo: float, bhi: float):
-    return shapely.Polygon(
-        [(lo - 1) * u + (blo - 1) * n, t * u + (blo - 1) * n, t * u + (bhi + 1) * n, (lo - 1) * u + (bhi + 1) * n]
-    )
+class _Cutter:
+    """Straight cuts of one polygon across its long axis: by position (shortest cut) or by size fraction."""
 
+    def __init__(self, poly, zone=None):
+        self.poly, self.zone = poly, zone
+        c = shapely.get_coordinates(shapely.minimum_rotated_rectangle(poly))[:4]
+        e1, e2 = c[1] - c[0], c[2] - c[1]
+        axis = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
+        self.u = axis / np.hypot(*axis)
+        self.n = np.array([-self.u[1], self.u[0]])
+        xy = shapely.get_coordinates(poly)
+        a, b = xy @ self.u, xy @ self.n
+        self.lo, self.hi, self.blo, self.bhi = a.min(), a.max(), b.min(), b.max()
 
-def _straight_cuts(poly, cap: float, max_area: float, out: list, zone=None, depth: int = 0) -> None:
-    """Cut ``poly`` across its long axis, recursively, until each piece fits.
+    def half_plane(self, t: float):
+        u, n, lo, blo, bhi = self.u, self.n, self.lo, self.blo, self.bhi
+        return shapely.Polygon(
+            [(lo - 1) * u + (blo - 1) * n, t * u + (blo - 1) * n, t * u + (bhi + 1) * n, (lo - 1) * u + (bhi + 1) * n]
+        )
 
-    Among cut positions leaving 30–70 % of the area on each side, the shortest cut wins, with the part running
-    within 10 m of a path (``zone``) counted as free: short cuts put the least border off the road network.
-    """
-    if (diameters(np.array([poly]))[0] <= cap and shapely.area(poly) <= max_area) or depth > 24:
-        out.append(poly)
-        return
-    c = shapely.get_coordinates(shapely.minimum_rotated_rectangle(poly))[:4]
-    e1, e2 = c[1] - c[0], c[2] - c[1]
-    axis = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
-    u = axis / np.hypot(*axis)
-    n = np.array([-u[1], u[0]])
-    xy = shapely.get_coordinates(poly)
-    a_proj, b_proj = xy @ u, xy @ n
-    lo, hi, blo, bhi = a_proj.min(), a_proj.max(), b_proj.min(), b_proj.max()
-    area = shapely.area(poly)
-    ts = lo + (hi - lo) * np.linspace(0.2, 0.8, 25)
-    planes = np.array([_half_plane(u, n, lo, t, blo, bhi) for t in ts], dtype=object)
-    frac = shapely.area(shapely.intersection(poly, planes)) / area
-    cuts = shapely.linestrings([[t * u + (blo - 1) * n, t * u + (bhi + 1) * n] for t in ts])
-    inside = shapely.intersection(cuts, poly)
-    score = shapely.length(inside)
-    if zone is not None:
-        score = score - 2.0 * shapely.length(shapely.intersection(inside, zone))
-    ok = (frac >= 0.3) & (frac <= 0.7)
-    if ok.any():
-        score = np.where(ok, score + np.abs(frac - 0.5) * 1e-3, np.inf)
-        t = ts[int(np.argmin(score))]
-    else:  # very uneven shapes: bisect for the area median
-        left, right = lo, hi
-        t = (lo + hi) / 2.0
+    def sides(self, t: float) -> tuple:
+        """(the part below position ``t`` along the axis, the part above it)."""
+        hp = self.half_plane(t)
+        return shapely.intersection(self.poly, hp), shapely.difference(self.poly, hp)
+
+    def shortest(self) -> float:
+        """Among positions leaving 30–70 % of the area on each side, the shortest cut (path length counts free)."""
+        ts = self.lo + (self.hi - self.lo) * np.linspace(0.2, 0.8, 25)
+        planes = np.array([self.half_plane(t) for t in ts], dtype=object)
+        frac = shapely.area(shapely.intersection(self.poly, planes)) / shapely.area(self.poly)
+        ends = [[t * self.u + (self.blo - 1) * self.n, t * self.u + (self.bhi + 1) * self.n] for t in ts]
+        lines = shapely.linestrings(ends)
+        inside = shapely.intersection(lines, self.poly)
+        score = shapely.length(inside)
+        if self.zone is not None:
+            score = score - 2.0 * shapely.length(shapely.intersection(inside, self.zone))
+        ok = (frac >= 0.3) & (frac <= 0.7)
+        if ok.any():
+            return float(ts[int(np.argmin(np.where(ok, score + np.abs(frac - 0.5) * 1e-3, np.inf)))])
+        return self.at_fraction(0.5, shapely.area)
+
+    def at_fraction(self, frac: float, measure) -> float:
+        """The position leaving ``frac`` of ``measure`` (area, workload) on the low side, by bisection."""
+        total = measure(self.poly)
+        left, right = self.lo, self.hi
+        t = (left + right) / 2.0
         for _ in range(30):
-            a = shapely.area(shapely.intersection(poly, _half_plane(u, n, lo, t, blo, bhi)))
-            if abs(a - area / 2) < area * 0.005:
+            part = measure(shapely.intersection(self.poly, self.half_plane(t)))
+            if abs(part - frac * total) < total * 0.002:
                 break
-            left, right = (t, right) if a < area / 2 else (left, t)
+            left, right = (t, right) if part < frac * total else (left, t)
             t = (left + right) / 2.0
-    hp = _half_plane(u, n, lo, t, blo, bhi)
-    pieces = polygons_only(np.array([shapely.intersection(poly, hp), shapely.difference(poly, hp)], dtype=object))
-    if len(pieces) < 2:
+        return t
+
+
+def _cut_to_fit(poly, cap: float, out: list, zone=None, depth: int = 0) -> None:
+    """Cut ``poly`` across its long axis at the shortest position, recursively, until each piece is under ``cap``."""
+    if diameters(np.array([poly]))[0] <= cap or depth > 24:
         out.append(poly)
         return
-    for p in pieces:
-        _straight_cuts(p, cap, max_area, out, zone, depth + 1)
+    cutter = _Cutter(poly, zone)
+    low, high = cutter.sides(cutter.shortest())
+    if shapely.is_empty(low) or shapely.is_empty(high):
+        out.append(poly)
+        return
+    for part in (low, high):
+        _cut_to_fit(part, cap, out, zone, depth + 1)
 
 
-def _inner_paths(tree: shapely.STRtree | None, minor_lines: np.ndarray, poly) -> tuple[np.ndarray, object]:
-    """Paths, tracks and rivers inside ``poly``, and the zone around them where a cut counts as following a path."""
-    if tree is None:
-        return np.empty(0, dtype=object), None
-    near = tree.query(poly, predicate="intersects")
-    inner = lines_only(shapely.intersection(minor_lines[near], poly)) if len(near) else np.empty(0, dtype=object)
-    zone = shapely.buffer(shapely.union_all(inner), PATH_ZONE_M, quad_segs=2) if len(inner) else None
-    return inner, zone
+def _cut_equal(poly, n: int, measure, out: list, depth: int = 0) -> None:
+    """Cut ``poly`` into ``n`` pieces of equal ``measure`` across its long axis (recursive, n₁ = ⌊n/2⌋ below)."""
+    if n <= 1 or depth > 12:
+        out.append(poly)
+        return
+    n1 = n // 2
+    cutter = _Cutter(poly)
+    low, high = cutter.sides(cutter.at_fraction(n1 / n, measure))
+    if shapely.is_empty(low) or shapely.is_empty(high):
+        out.append(poly)
+        return
+    _cut_equal(low, n1, measure, out, depth + 1)
+    _cut_equal(high, n - n1, measure, out, depth + 1)
+
+
+def _whole_units(low, high, units: np.ndarray):
+    """Move every unit the cut runs through wholly to the side holding most of it."""
+    if len(units) == 0:
+        return low, high
+    crossing = units[shapely.intersects(units, low) & shapely.intersects(units, high)]
+    for u in crossing:
+        if shapely.area(shapely.intersection(u, low)) >= shapely.area(shapely.intersection(u, high)):
+            low, high = shapely.union(low, shapely.intersection(u, high)), shapely.difference(high, u)
+        else:
+            low, high = shapely.difference(low, u), shapely.union(high, shapely.intersection(u, low))
+    return low, high
 
 
 def _merge_small(pieces: np.ndarray, min_area: float) -> np.ndarray:
@@ -105,129 +145,125 @@ def _merge_small(pieces: np.ndarray, min_area: float) -> np.ndarray:
     return polygons_only(np.array(pieces, dtype=object))
 
 
-def split_oversize(
-    blocks: np.ndarray,
-    caps: np.ndarray,
-    max_areas: np.ndarray,
-    minor_lines: np.ndarray,
-    target_areas: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split every block over its diameter cap or its maximum area.
+class _Splitter:
+    """The soft borders of one run (paths, unit borders) and the cuts that respect units."""
 
-    Returns (new blocks, index of the source block per new block, kind per new block: 0 kept, 1 path split,
-    2 straight cut). Blocks within limits pass unchanged.
-    """
-    diam = diameters(blocks)
-    over = (diam > caps) | (shapely.area(blocks) > max_areas)
-    if not over.any():
-        return blocks, np.arange(len(blocks)), np.zeros(len(blocks), dtype=np.int8)
-    out_geoms = [blocks[~over]]
-    out_src = [np.flatnonzero(~over)]
-    out_kind = [np.zeros((~over).sum(), dtype=np.int8)]
-    tree = shapely.STRtree(minor_lines) if len(minor_lines) else None
-    for i in np.flatnonzero(over):
-        poly = blocks[i]
-        pieces = np.array([poly], dtype=object)
-        kind = 2
-        inner, zone = _inner_paths(tree, minor_lines, poly)
-        if len(inner):
-            linework = shapely.get_parts(shapely.union_all(np.concatenate([[shapely.boundary(poly)], inner])))
-            cand = polygons_only(shapely.get_parts(shapely.polygonize(linework)))
-            cand = cand[shapely.contains_properly(poly, shapely.point_on_surface(cand))]
-            cand = _merge_small(cand, MIN_PATH_PIECE * target_areas[i])
-            if len(cand) > 1:
-                pieces = cand
-                kind = 1
-        final: list = []
-        for p in pieces:
-            _straight_cuts(p, caps[i], max_areas[i], final, zone)
-        final_arr = np.array(final, dtype=object)
-        out_geoms.append(final_arr)
-        out_src.append(np.full(len(final_arr), i))
-        k = np.full(len(final_arr), kind if len(final_arr) == len(pieces) else 2, dtype=np.int8)
-        out_kind.append(k)
-    return np.concatenate(out_geoms), np.concatenate(out_src), np.concatenate(out_kind)
+    def __init__(self, inp: Inputs):
+        self.units = inp.units
+        minor = inp.minor_lines
+        if len(self.units) and len(minor):  # a path through a compound is not a border
+            minor = lines_only(shapely.difference(minor, shapely.union_all(self.units)))
+        soft = np.concatenate([minor, lines_only(shapely.boundary(self.units)) if len(self.units) else minor[:0]])
+        self.soft = soft
+        self.tree = shapely.STRtree(soft) if len(soft) else None
+        self.unit_tree = shapely.STRtree(self.units) if len(self.units) else None
 
+    def inner(self, poly) -> tuple[np.ndarray, object]:
+        """Soft borders inside ``poly``, and the zone around them where a cut counts as following one."""
+        if self.tree is None:
+            return np.empty(0, dtype=object), None
+        near = self.tree.query(poly, predicate="intersects")
+        inner = lines_only(shapely.intersection(self.soft[near], poly)) if len(near) else np.empty(0, dtype=object)
+        zone = shapely.buffer(shapely.union_all(inner), PATH_ZONE_M, quad_segs=2) if len(inner) else None
+        return inner, zone
 
-LARGE_FACTOR = 1.3
-"""Second pass: a block above this multiple of its tier's target area is cut towards the target."""
-ELONGATED_REOCK = 0.3
-"""Second pass: a block below this Reock score, longer than half its tier's cap, is cut across its long axis."""
+    def units_in(self, poly) -> np.ndarray:
+        if self.unit_tree is None:
+            return np.empty(0, dtype=object)
+        return self.units[self.unit_tree.query(poly, predicate="intersects")]
 
+    def soft_pieces(self, poly, min_area: float) -> np.ndarray:
+        """``poly`` polygonized with its inner soft borders (one piece when there are none)."""
+        inner, _ = self.inner(poly)
+        if len(inner) == 0:
+            return np.array([poly], dtype=object)
+        linework = shapely.get_parts(shapely.union_all(np.concatenate([[shapely.boundary(poly)], inner])))
+        cand = polygons_only(shapely.get_parts(shapely.polygonize(linework)))
+        cand = cand[shapely.contains_properly(poly, shapely.point_on_surface(cand))]
+        return _merge_small(cand, min_area) if len(cand) > 1 else np.array([poly], dtype=object)
 
-def split_large(
-    blocks: np.ndarray,
-    caps: np.ndarray,
-    targets: np.ndarray,
-    minor_lines: np.ndarray,
-    eligible: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut blocks that fit their tier's limits but are too large or too elongated to aggregate evenly.
+    def fit(self, poly, cap: float) -> list:
+        """Straight cuts until every piece is under ``cap``, following soft borders where near, never through a unit."""
+        out: list = []
+        _cut_to_fit(poly, cap, out, self.inner(poly)[1])
+        return self._keep_units(poly, out)
 
-    Why: a road-enclosed block under the oversize threshold (2 × the tier's largest grid) can still be twice the
-    tier's mean grid, so it becomes a grid on its own and drives the tier's area CV; a long thin block makes a
-    grid with a poor Reock score. Cuts run across the long axis, along internal paths where they lie near the
-    best cut (``_straight_cuts`` counts path length as free), straight otherwise. Only ``eligible`` blocks
-    (untouched faces) are cut, so the path-first oversize split stays as it was. Returns the same triple as
-    ``split_oversize`` (kind 2 for cut pieces).
-    """
-    n = len(blocks)
-    keep_all = blocks, np.arange(n), np.zeros(n, dtype=np.int8)
-    if n == 0:
-        return keep_all
-    area = shapely.area(blocks)
-    rk = reock(blocks)
-    length = 2.0 * shapely.minimum_bounding_radius(blocks)
-    large = area > LARGE_FACTOR * targets
-    long_ = (rk < ELONGATED_REOCK) & (length > caps / 2.0) & (area >= 0.5 * targets)
-    todo = eligible & (large | long_)
-    if not todo.any():
-        return keep_all
-    out_geoms = [blocks[~todo]]
-    out_src = [np.flatnonzero(~todo)]
-    out_kind = [np.zeros(int((~todo).sum()), dtype=np.int8)]
-    tree = shapely.STRtree(minor_lines) if len(minor_lines) else None
-    for i in np.flatnonzero(todo):
-        poly = blocks[i]
-        _, zone = _inner_paths(tree, minor_lines, poly)
-        cap = caps[i] / 2.0 if long_[i] else caps[i]
-        final: list = []
-        _straight_cuts(poly, cap, LARGE_FACTOR * targets[i], final, zone)
-        out_geoms.append(np.array(final, dtype=object))
-        out_src.append(np.full(len(final), i))
-        out_kind.append(np.full(len(final), 2 if len(final) > 1 else 0, dtype=np.int8))
-    return np.concatenate(out_geoms), np.concatenate(out_src), np.concatenate(out_kind)
+    def equal(self, poly, n: int, measure) -> list:
+        out: list = []
+        _cut_equal(poly, n, measure, out)
+        return self._keep_units(poly, out)
+
+    def _keep_units(self, poly, pieces: list) -> list:
+        """Re-assign units cut by straight cuts to the piece holding most of each (pieces stay a partition)."""
+        units = self.units_in(poly)
+        if len(units) == 0 or len(pieces) < 2:
+            return pieces
+        pieces = list(pieces)
+        for u in units:
+            share = shapely.area(shapely.intersection(u, np.array(pieces, dtype=object)))
+            if (share > 1e-6).sum() < 2:
+                continue
+            keep = int(np.argmax(share))
+            pieces = [shapely.union(p, u) if i == keep else shapely.difference(p, u) for i, p in enumerate(pieces)]
+        return pieces
 
 
-def split_blocks(blocks: Blocks, inp: Inputs, rounds: int = 3) -> tuple[Blocks, Coverage]:
-    """Stage 4: split blocks over their tier's limits, then re-node the coverage exactly.
-
-    Re-noding can graft a sliver onto a block, so the caps are checked again on the exact coverage (up to
-    ``rounds`` times); the large/elongated pass runs once, on untouched faces only.
-    """
-    cfg = inp.config
-    for it in range(rounds):
-        caps, targets, max_areas = _limits(blocks, inp)
-        geoms, src, cut = split_oversize(blocks.geoms, caps, max_areas, inp.minor_lines, targets)
-        blocks = blocks.with_geoms(geoms, src, cut)
-        if it == 0:
-            caps, targets, _ = _limits(blocks, inp)
-            geoms, src, cut = split_large(blocks.geoms, caps, targets, inp.minor_lines, blocks.origin == FACE)
-            blocks = blocks.with_geoms(geoms, src, cut)
-        blocks, cov = exact_coverage(blocks)
-        caps = np.array([cfg.tiers[t].max_diameter_m for t in blocks.tier])
-        if (diameters(blocks.geoms) <= caps).all():
-            return blocks, cov
-    raise PartitionError("blocks could not be brought under the diameter limits (geometry too degenerate)")
-
-
-def _limits(blocks: Blocks, inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per block: the tier's diameter cap, target area, and the area above which a block is always split.
-
-    A block over twice its tier's largest grid area is split too (a campus, a lake): no grid could hold it evenly.
-    """
+def _split_over_cap(blocks: Blocks, sp: _Splitter, inp: Inputs) -> Blocks:
+    """Split blocks over their tier's diameter cap: soft borders first, then straight cuts."""
     cfg = inp.config
     caps = np.array([cfg.tiers[t].max_diameter_m for t in blocks.tier])
-    targets = np.array([cfg.target_area_of(t, inp.area_m2) for t in blocks.tier])
-    highs = np.array([cfg.high_area_of(t, inp.area_m2) for t in blocks.tier])
-    return caps, targets, 2.0 * highs
+    over = diameters(blocks.geoms) > caps
+    if not over.any():
+        return blocks
+    geoms, src, kind = [blocks.geoms[~over]], [np.flatnonzero(~over)], [np.zeros(int((~over).sum()), dtype=np.int8)]
+    for i in np.flatnonzero(over):
+        min_area = MIN_PATH_PIECE * cfg.target_area_of(blocks.tier[i], inp.area_m2)
+        pieces = sp.soft_pieces(blocks.geoms[i], min_area)
+        final = [q for p in pieces for q in sp.fit(p, caps[i])]
+        parts = polygons_only(np.array(final, dtype=object))
+        geoms.append(parts)
+        src.append(np.full(len(parts), i))
+        cut = len(parts) > len(pieces)
+        kind.append(np.full(len(parts), STRAIGHT_CUT if cut else (PATH_SPLIT if len(pieces) > 1 else FACE), np.int8))
+    return blocks.with_geoms(np.concatenate(geoms), np.concatenate(src), np.concatenate(kind))
+
+
+def _split_to_unit(blocks: Blocks, groups: Groups, sizer: Sizer, sp: _Splitter) -> Blocks:
+    """Cut blocks far larger than one grid of their group into pieces of one grid each (equal sizes)."""
+    size = sizer(blocks.geoms, blocks.tier)
+    unit = groups.unit[blocks.group]
+    large = size > LARGE_FACTOR * unit
+    if not large.any():
+        return blocks
+    geoms, src = [blocks.geoms[~large]], [np.flatnonzero(~large)]
+    kind = [np.zeros(int((~large).sum()), dtype=np.int8)]
+    for i in np.flatnonzero(large):
+        tier = blocks.tier[i : i + 1]
+        pieces = sp.equal(blocks.geoms[i], round(size[i] / unit[i]), lambda g, t=tier: sizer(np.array([g]), t)[0])
+        parts = polygons_only(np.array(pieces, dtype=object))
+        geoms.append(parts)
+        src.append(np.full(len(parts), i))
+        kind.append(np.full(len(parts), STRAIGHT_CUT if len(parts) > 1 else FACE, np.int8))
+    return blocks.with_geoms(np.concatenate(geoms), np.concatenate(src), np.concatenate(kind))
+
+
+def split_blocks(blocks: Blocks, groups: Groups, sizer: Sizer, inp: Inputs, rounds: int = 3) -> tuple[Blocks, Coverage]:
+    """Split blocks over their tier's cap or their group's grid size, then re-node the coverage exactly.
+
+    Re-noding can graft a sliver onto a block, so the caps are checked again on the exact coverage (up to
+    ``rounds`` times); the size pass runs once.
+    """
+    cfg = inp.config
+    sp = _Splitter(inp)
+    for it in range(rounds):
+        blocks = _split_over_cap(blocks, sp, inp)
+        if it == 0:
+            blocks = _split_to_unit(blocks, groups, sizer, sp)
+        blocks, cov = exact_coverage(blocks)
+        over = diameters(blocks.geoms) > np.array([cfg.tiers[t].max_diameter_m for t in blocks.tier])
+        if not over.any():
+            return blocks, cov
+    raise PartitionError(
+        f"{int(over.sum())} block(s) could not be brought under the diameter limits",
+        fix="a unit (compound) larger than its tier's patrol diameter cannot be kept whole: raise the limit",
+    )

@@ -1,9 +1,10 @@
 """Stage 3, ``assign_tiers``: the tier of every block, from planners' zones first and the density rule elsewhere.
 
-Why here, before splitting: the tier sets the patrol diameter and the target size, which decide how blocks are split.
-Rule tiers are then made coherent (``smooth_tiers``) once the split blocks and their adjacency are known: the
-density rule works on communities or 1 km cells and leaves small patches of one tier inside another, and each such
-patch would become an undersized grid or an isolated island of its tier.
+Why here, before splitting: the tier sets the patrol diameter and the target size, which decide how blocks are
+split. Tiers must also form coherent zones: the rule works per community or per neighbourhood and leaves patches
+of one tier inside another, and a patch too small for two grids becomes an undersized grid or a lone grid of its
+tier enclosed by another (a "tier island" no planner would draw). Such patches take the tier around them
+(``coherent_tiers``); planners' zones are never changed.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ import numpy as np
 
 from geogrid.geometry import components, heaviest_neighbour
 from geogrid.metrics.size import diameters
-from geogrid.partition.blocks import Blocks, Linework
+from geogrid.partition.blocks import Blocks, Coverage, Linework
 from geogrid.partition.inputs import Inputs
 from geogrid.roads.classes import MAIN
 from geogrid.tiers import auto_tiers, zone_tiers
 
+ZONE_MIN_TARGETS = 2.0
+"""A rule-tiered patch smaller than this many grids of its tier takes the tier around it."""
+MAJORITY = 0.6
+"""A block outside every community whose border runs more than this share along one other tier takes that tier."""
 
-def assign_tiers(blocks: Blocks, lw: Linework, inp: Inputs) -> Blocks:
-    """Tier per block: the planner zone holding it, else the density rule (``geogrid.tiers``)."""
+
+def assign_tiers(blocks: Blocks, cov: Coverage, lw: Linework, inp: Inputs) -> Blocks:
+    """Tier per block: the planner zone holding it, else the density rule (``geogrid.tiers``); then coherent zones."""
     out = blocks.take(np.arange(len(blocks)))
     if len(inp.zone_polys):
         out.tier = zone_tiers(blocks.geoms, inp.zone_polys, inp.zone_tiers)
@@ -29,6 +35,8 @@ def assign_tiers(blocks: Blocks, lw: Linework, inp: Inputs) -> Blocks:
         codes = {i: str(c) for i, c in enumerate(inp.community_codes)}
         auto, _ = auto_tiers(blocks.geoms, blocks.community, codes, lw.road_lines[lw.road_class == MAIN])
         out.tier[missing] = auto[missing]
+        out.tier = majority_tiers(out, cov, inp)
+        out.tier = coherent_tiers(out, cov, inp)
     return out
 
 
@@ -39,52 +47,81 @@ def tier_source(blocks: Blocks) -> str:
     return "zones+rule" if blocks.rule_tier.any() else "zones"
 
 
-def smooth_tiers(blocks: Blocks, pairs: np.ndarray, pair_w: np.ndarray, inp: Inputs, rounds: int = 4) -> Blocks:
-    """Fold rule-tiered patches smaller than half their tier's target into the tier around them.
+def _fits(blocks: Blocks, inp: Inputs, names: np.ndarray) -> np.ndarray:
+    """(blocks, tiers) boolean: the block fits that tier's diameter cap."""
+    caps = np.array([inp.config.tiers[x].max_diameter_m for x in names])
+    return diameters(blocks.geoms)[:, None] <= caps[None, :]
 
-    A patch takes the tier it shares most border with (inside its community), when every block of it fits that
-    tier's diameter cap; planner zones never change.
+
+def majority_tiers(blocks: Blocks, cov: Coverage, inp: Inputs, rounds: int = 8) -> np.ndarray:
+    """Smooth the moving-window tiers: a block bordered mostly by one other tier takes it (a mode filter).
+
+    Why: the window rule follows density, which ebbs and flows along streets, so a zone's edge frays into arms one
+    block wide (a strip of B down a street between two A areas); no grid made of such an arm is compact. Weighted by
+    shared border length, a block on a straight zone edge keeps its tier and a block in an arm loses it. Only blocks
+    outside every community (community tiers come whole per community) and only rule tiers change.
     """
-    cfg = inp.config
+    names = np.array(sorted(inp.config.tiers), dtype=object)
     tier = blocks.tier.copy()
-    if len(pairs) == 0 or not blocks.rule_tier.any():
-        return blocks
-    names = sorted(cfg.tiers)
-    caps = np.array([cfg.tiers[x].max_diameter_m for x in names])
-    targets = np.array([cfg.target_area_of(x, inp.area_m2) for x in names])
-    diam = diameters(blocks.geoms)
-    area = np.asarray([g.area for g in blocks.geoms])
-    comm = blocks.community
-    i, j = pairs[:, 0], pairs[:, 1]
+    free = blocks.rule_tier & (blocks.community < 0)
+    if len(cov.pairs) == 0 or not free.any():
+        return tier
+    fits = _fits(blocks, inp, names)
+    i, j = cov.pairs[:, 0], cov.pairs[:, 1]
+    src, nbr, w = np.concatenate([i, j]), np.concatenate([j, i]), np.concatenate([cov.pair_w] * 2)
+    total = np.bincount(src, weights=w, minlength=len(tier))
     for _ in range(rounds):
         t_idx = np.searchsorted(names, tier)
-        # patches: connected blocks of one community and one tier
-        patch = components(len(tier), pairs, key=comm * len(names) + t_idx)
-        p_area = np.bincount(patch, weights=area)
-        p_tier = np.zeros(len(p_area), dtype=np.int64)
+        # per block: the neighbouring tier with the longest shared border, and that length
+        ids, best, length = heaviest_neighbour(src, t_idx[nbr], w)
+        flip = free[ids] & (best != t_idx[ids]) & (length > MAJORITY * total[ids]) & fits[ids, best]
+        if not flip.any():
+            break
+        tier[ids[flip]] = names[best[flip]]
+    return tier
+
+
+def coherent_tiers(blocks: Blocks, cov: Coverage, inp: Inputs, rounds: int = 10) -> np.ndarray:
+    """Tiers where every rule-tiered patch (connected blocks of one tier) holds at least two grids of its tier.
+
+    A smaller patch takes the neighbouring tier it shares most border with, when every block of it fits that tier's
+    diameter cap (so no block needs a straight cut for it). Patches are taken across community borders: a lone grid
+    is an island whichever community it belongs to.
+    """
+    cfg = inp.config
+    names = np.array(sorted(cfg.tiers), dtype=object)
+    small_below = ZONE_MIN_TARGETS * np.array([cfg.target_area_of(x, inp.area_m2) for x in names])
+    tier = blocks.tier.copy()
+    if len(cov.pairs) == 0:
+        return tier
+    size = np.array([g.area for g in blocks.geoms])
+    fits = _fits(blocks, inp, names)
+    i, j = cov.pairs[:, 0], cov.pairs[:, 1]
+    for _ in range(rounds):
+        t_idx = np.searchsorted(names, tier)
+        # patches and their size; a patch may change only if it has a rule-tiered block and is too small
+        patch = components(len(tier), cov.pairs, key=t_idx)
+        p_size = np.bincount(patch, weights=size)
+        p_tier = np.zeros(len(p_size), dtype=np.int64)
         p_tier[patch] = t_idx
-        p_rule = np.zeros(len(p_area), dtype=bool)
+        p_rule = np.zeros(len(p_size), dtype=bool)
         p_rule[patch[blocks.rule_tier]] = True
-        small = p_rule & (p_area < 0.5 * targets[p_tier])
-        # for each small patch, the neighbouring tier (same community) it shares most border with
-        cross = (patch[i] != patch[j]) & (comm[i] == comm[j])
+        small = p_rule & (p_size < small_below[p_tier])
+        # for each small patch, the neighbouring tier it shares most border with
+        cross = small[patch[i]] | small[patch[j]]
+        cross &= patch[i] != patch[j]
         src = np.concatenate([patch[i][cross], patch[j][cross]])
         dst = np.concatenate([t_idx[j][cross], t_idx[i][cross]])
-        w = np.concatenate([pair_w[cross], pair_w[cross]])
         ok = small[src]
-        if not ok.any():
-            break
-        p_ids, p_new, _ = heaviest_neighbour(src[ok], dst[ok], w[ok])
-        new_t = np.full(len(p_area), -1)
-        new_t[p_ids] = p_new
+        ids, new, _ = heaviest_neighbour(src[ok], dst[ok], np.concatenate([cov.pair_w[cross]] * 2)[ok])
+        new_t = np.full(len(p_size), -1)
+        new_t[ids] = new
         # a patch changes only if every block of it fits the new tier's cap
         nb = new_t[patch]
-        fits = np.ones(len(p_area), dtype=bool)
-        np.logical_and.at(fits, patch, (nb < 0) | (diam <= caps[np.maximum(nb, 0)]))
-        change = (nb >= 0) & fits[patch] & blocks.rule_tier
+        p_fits = np.ones(len(p_size), dtype=bool)
+        np.logical_and.at(p_fits, patch, (nb < 0) | fits[np.arange(len(nb)), np.maximum(nb, 0)])
+        change = (nb >= 0) & p_fits[patch] & blocks.rule_tier
         if not change.any():
             break
-        tier[change] = np.array(names, dtype=object)[nb[change]]
-    out = blocks.take(np.arange(len(blocks)))
-    out.tier = tier
-    return out
+        tier[change] = names[nb[change]]
+    return tier

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geogrid.config import PartitionConfig
+from geogrid.config import PartitionConfig, TierSpec
 from geogrid.metrics.borders import road_share, share_within
 from geogrid.metrics.compactness import area_cv, max_mean_ratio, polsby_popper, reock
 from geogrid.metrics.size import diameter_m
@@ -60,13 +60,14 @@ def test_oversize_block_split_along_paths_first():
     roads = gpd.GeoDataFrame({"highway": hw}, geometry=lines, crs=32650)
     box = gpd.GeoDataFrame(geometry=[shapely.box(x0, y0, x0 + 4000, y0 + 1000)], crs=32650)
     zones = box.assign(tier="A")
-    res = partition(roads, box, tier_zones=zones, config=PartitionConfig())
+    cfg = PartitionConfig(tiers={"A": TierSpec(1500.0, 0.8e6, 1.2e6)})  # 1 km² grids: each path piece is one
+    res = partition(roads, box, tier_zones=zones, config=cfg)
     blocks = res.blocks.to_crs(32650)
     assert (blocks["origin"] == "path_split").sum() == 4
     assert len(blocks) == 4
     assert (diameter_m(res.grids.geometry) <= 1500).all()
     # without the paths the same block needs straight cuts, still within the cap
-    res2 = partition(roads[roads["highway"] == "primary"], box, tier_zones=zones, config=PartitionConfig())
+    res2 = partition(roads[roads["highway"] == "primary"], box, tier_zones=zones, config=cfg)
     assert (res2.blocks["origin"] == "straight_cut").all()
     assert (diameter_m(res2.grids.geometry) <= 1500).all()
     assert res2.report["internal_border"]["straight_cut"] > 0.9
