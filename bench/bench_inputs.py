@@ -58,7 +58,7 @@ class BenchInput:
 
 def synthetic_input(area_km2: float = 50.0, seed: int = 0, tier_zones: bool = False) -> BenchInput:
     """The generated district (dual carriageways, roundabouts, cul-de-sacs, a river) in its Gauss-Krüger CRS."""
-    from geogrid.synthetic import make_district
+    from geogrid.demo.district import make_district
 
     d = make_district(area_km2, seed=seed)
     return BenchInput(
@@ -68,7 +68,7 @@ def synthetic_input(area_km2: float = 50.0, seed: int = 0, tier_zones: bool = Fa
         communities=d.communities,
         barriers=d.barriers,
         tier_zones=d.tier_zones if tier_zones else None,
-        note="geogrid.synthetic.make_district",
+        note="geogrid.demo.district.make_district",
     )
 
 

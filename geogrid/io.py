@@ -1,7 +1,9 @@
 """Reading planners' vector files (Shapefile, GeoJSON, GeoPackage, GeoParquet, FlatGeobuf) into the store CRS.
 
 Real files are messy: Shapefile attribute tables in GBK without a .cpg, GeoJSON in GCJ-02 that declares nothing,
-empty layers. Every failure becomes an ``InputError`` naming the file (and field or feature) so a planner can fix it.
+empty layers, GeoPackages holding several layers. Every failure becomes an ``InputError`` naming the file (and
+field, feature or layer) so a planner can fix it. ``FILE:LAYER`` names one layer of a multi-layer file; a file with
+several layers and no layer named is refused (reading "the first one" silently is how wrong plans are made).
 """
 
 from __future__ import annotations
@@ -19,6 +21,43 @@ PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
 
 class InputError(ValueError):
     """A file we cannot use as asked; the message names the file and what is wrong."""
+
+
+def parse_source(spec: str | Path, layer: str | None = None) -> tuple[Path, str | None]:
+    """``FILE`` or ``FILE:LAYER`` → (path, layer). An existing file name wins over a ``:`` inside it.
+
+    >>> parse_source("plan.gpkg:grids")
+    (PosixPath('plan.gpkg'), 'grids')
+    """
+    path = Path(spec)
+    text = str(spec)
+    if layer is None and not path.exists() and ":" in text:
+        head, _, tail = text.rpartition(":")
+        if head and tail and "/" not in tail:
+            return Path(head), tail
+    return path, layer
+
+
+def source_name(path: Path, layer: str | None) -> str:
+    """How messages name an input: ``FILE`` or ``FILE:LAYER``."""
+    return f"{path}:{layer}" if layer else str(path)
+
+
+def _pick_layer(path: Path, layer: str | None) -> str | None:
+    """The layer to read: the one named (it must exist), the only one, or an error listing them."""
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return None
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except (DataSourceError, DataLayerError) as exc:
+        raise InputError(f"{path}: not a readable geospatial file ({str(exc).splitlines()[0]})") from exc
+    if layer is not None:
+        if layer not in layers:
+            raise InputError(f"{path}: no layer {layer!r}; the file has: {', '.join(layers) or '(none)'}")
+        return layer
+    if len(layers) > 1:
+        raise InputError(f"{path}: the file holds {len(layers)} layers ({', '.join(layers)}); name one as {path}:LAYER")
+    return None
 
 
 def _read_raw(path: Path, encoding: str | None, layer: str | None) -> gpd.GeoDataFrame:
@@ -73,6 +112,27 @@ def _check_text(gdf: gpd.GeoDataFrame, path: Path, encoding: str | None) -> None
             )
 
 
+def read_raw(
+    source: str | Path, *, encoding: str | None = None, layer: str | None = None
+) -> tuple[gpd.GeoDataFrame, str]:
+    """The features of ``source`` (``FILE`` or ``FILE:LAYER``) as stored, and the name messages should use."""
+    path, layer = parse_source(source, layer)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    layer = _pick_layer(path, layer)
+    name = source_name(path, layer)
+    gdf = _read_raw(path, encoding, layer)
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        raise InputError(f"{name}: has no geometry column")
+    if len(gdf) == 0:
+        raise InputError(f"{name}: the layer is empty (no features)")
+    missing = gdf.geometry.isna() | gdf.geometry.is_empty
+    if missing.all():
+        raise InputError(f"{name}: no feature has a geometry")
+    _check_text(gdf, Path(name), encoding)
+    return gdf.loc[~missing].copy(), name
+
+
 def read_vector(
     path: str | Path,
     *,
@@ -80,24 +140,16 @@ def read_vector(
     encoding: str | None = None,
     layer: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read ``path`` into EPSG:4490, converting offset or projected coordinates; raise ``InputError`` on bad input."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+    """Read ``path`` (``FILE`` or ``FILE:LAYER``) into EPSG:4490, converting offset or projected coordinates.
+
+    Raises ``InputError`` on bad input: a missing file or layer, a multi-layer file with no layer named, an empty
+    layer, undecodable text, an unknown CRS.
+    """
     try:
         spec = parse_crs(crs) if crs is not None and not isinstance(crs, CrsSpec) else crs
     except CrsError as exc:
-        raise InputError(f"{path}: {exc}") from exc
-    gdf = _read_raw(path, encoding, layer)
-    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
-        raise InputError(f"{path}: has no geometry column")
-    if len(gdf) == 0:
-        raise InputError(f"{path}: the layer is empty (no features)")
-    missing = gdf.geometry.isna() | gdf.geometry.is_empty
-    if missing.all():
-        raise InputError(f"{path}: no feature has a geometry")
-    _check_text(gdf, path, encoding)
-    gdf = gdf.loc[~missing].copy()
+        raise InputError(f"{parse_source(path, layer)[0]}: {exc}") from exc
+    gdf, _ = read_raw(path, encoding=encoding, layer=layer)
     return to_store(gdf, spec)
 
 

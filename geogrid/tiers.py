@@ -20,6 +20,8 @@ import scipy.sparse as sp
 import shapely
 from scipy.spatial import cKDTree
 
+from geogrid.geometry.parts import interior_points
+
 DENSITY_A = 9.0
 DENSITY_B = 4.0
 DENSITY_RADIUS_M = 600.0
@@ -89,6 +91,6 @@ def zone_tiers(blocks: np.ndarray, zones: np.ndarray, zone_tier: np.ndarray) -> 
     out = np.full(len(blocks), None, dtype=object)
     if len(zones) == 0:
         return out
-    pi, zi = shapely.STRtree(zones).query(shapely.point_on_surface(blocks), predicate="within")
+    pi, zi = shapely.STRtree(zones).query(interior_points(blocks), predicate="within")
     out[pi] = np.asarray(zone_tier, dtype=object)[zi]
     return out

@@ -1,6 +1,6 @@
 """Write the demo's sample boundaries (data/boundaries/demo_*.geojson) from the seeded synthetic district.
 
-Why a script: the committed files must be reproducible bit for bit from ``geogrid.synthetic`` (seed, size, origin
+Why a script: the committed files must be reproducible bit for bit from ``geogrid.demo.district`` (seed, size, origin
 below); the demo regenerates the roads from the same seed instead of committing them.
 
 - ``demo_district.geojson`` and ``demo_communities.geojson``: CGCS2000, EPSG:4490 declared in the file.
@@ -21,10 +21,10 @@ import numpy as np
 import shapely
 
 from geogrid import crs as gcrs
-from geogrid.synthetic import SMALL_AREA_KM2, small_district
+from geogrid.demo.district import SMALL_AREA_KM2, small_district
 
 SEED = 2024
-"""The demo district's seed; ``geogrid.synthetic.small_district(seed=SEED)`` regenerates its roads."""
+"""The demo district's seed; ``geogrid.demo.district.small_district(seed=SEED)`` regenerates its roads."""
 PRECISION = 7  # decimal degrees: ~1 cm, keeps the files small
 
 
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1] / "data" / "boundaries"
     for name, path in write_sample(out).items():
         print(f"{name:12s} {path} ({path.stat().st_size:,} bytes)")
-    print(f"synthetic {SMALL_AREA_KM2:g} km² district; roads: geogrid.synthetic.small_district(seed={SEED})")
+    print(f"synthetic {SMALL_AREA_KM2:g} km² district; roads: geogrid.demo.district.small_district(seed={SEED})")
     return 0
 
 

@@ -1,76 +1,193 @@
-"""``geogrid partition``: roads + boundary (+ communities, tier zones, barriers) → grids GeoPackage, report, map."""
+"""``geogrid partition``: roads + boundary (+ communities, tier zones, barriers, units, excluded land, workload)
+→ grids GeoPackage, JSON report, PNG map.
+
+Every input is ``FILE`` or ``FILE:LAYER`` and has its own CRS option (``--crs`` is only the default for all of
+them), because real inputs mix systems: OSM roads in WGS84, a district boundary from a web map in GCJ-02, a
+community layer in CGCS2000 Gauss-Krüger. Bad input exits non-zero with a message naming the file, the place and
+the fix; with ``--map`` the refused places are drawn.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
 from geogrid.cli.common import fail
 
+LAYERS = ("boundary", "communities", "tier_zones", "barriers", "units", "exclude")
+SOURCE = "FILE or FILE:LAYER (a GeoPackage layer)"
+CRS_HELP = "CRS of {} when undeclared or wrong: EPSG:n, wgs84, cgcs2000, gcj02, bd09 (default: --crs)"
+
+
+def _config(path: Path | None, preset: str | None, balance: str | None, repair: bool, outside: str | None, declared):
+    """The configuration: file (or preset), then the command-line overrides."""
+    from geogrid.config import load_config, preset_config
+
+    cfg = load_config(path) if path else preset_config(preset or "patrol")
+    if path and preset and preset != cfg.preset:
+        cfg = replace(preset_config(preset), **{k: getattr(cfg, k) for k in ("target_count", "community_code")})
+    changes = {"repair_communities": repair, "outside_code": outside or cfg.outside_code}
+    if balance:
+        changes["balance"] = balance
+    if declared and cfg.offset_check == "error":
+        changes["offset_check"] = "warn"  # the planner declared the boundary's CRS: warn, do not refuse
+    return replace(cfg, **changes).validate()
+
+
+def _read(sources: dict, crs: dict, encoding: str | None, class_field: str | None, weights: dict, cfg) -> dict:
+    """Every input layer in EPSG:4490 (``InputError`` names the file)."""
+    from geogrid.io import read_vector
+    from geogrid.roads import read_roads
+    from geogrid.workload import read_weights
+
+    out = {"roads": read_roads(sources["roads"], crs=crs["roads"], encoding=encoding, class_field=class_field)}
+    for name in LAYERS:
+        if sources.get(name):
+            out[name] = read_vector(sources[name], crs=crs[name], encoding=encoding)
+    if sources.get("weights"):
+        out["weights"] = read_weights(
+            sources["weights"],
+            crs=crs["weights"],
+            encoding=encoding,
+            floor_area_per_unit=cfg.floor_area_per_unit,
+            **weights,
+        )
+    return out
+
+
+def _refused(exc, sources: dict, map_png: Path | None, layers: dict) -> None:
+    """Exit with the engine's refusal, naming the file at fault; draw the refused places when a map was asked."""
+    from geogrid.partition.output import write_problem_map
+
+    where = f"{sources[exc.layer]}: " if exc.layer in sources and sources[exc.layer] else ""
+    if map_png and exc.points:
+        write_problem_map(exc, layers, map_png)
+        typer.echo(f"map of the refused places: {map_png}", err=True)
+    fail(f"cannot partition: {where}{exc}")
+
+
+def _summary(result, out: Path) -> None:
+    rep = result.report
+    ib = rep["internal_border"]
+    typer.echo(
+        f"{rep['grids']} grids from {rep['blocks']} blocks; coverage {rep['coverage']:.4%}; "
+        f"PP min {rep['polsby_popper_min']:.2f}; Reock mean {rep['reock_mean']:.2f}; "
+        f"internal border on centrelines {ib['within_15m_of_centerline']:.1%}, straight cuts "
+        f"{len(ib['straight_cuts'])} ({sum(c['length_m'] for c in ib['straight_cuts']):.0f} m); wrote {out}"
+    )
+    for tier, row in rep["tiers"].items():
+        extra = f", workload CV {row['weight_cv']:.3f}" if "weight_cv" in row else ""
+        typer.echo(f"  tier {tier}: {row['grids']} grids, area CV {row['area_cv']:.3f}{extra}")
+    if rep.get("holes"):
+        area = sum(h["area_m2"] for h in rep["holes"]) / 1e6
+        typer.echo(f"  {len(rep['holes'])} hole(s) of the boundary ({area:.3f} km²) kept out of every grid")
+    for layer, found in (rep.get("crs_offset") or {}).items():
+        typer.echo(
+            f"warning: {layer} lines up with the roads better if {found['meaning']} "
+            f"({found['offset_m']:.0f} m shift: {found['on_roads_shifted']:.0%} on roads vs "
+            f"{found['on_roads_as_given']:.0%} as given)",
+            err=True,
+        )
+    comm = rep.get("communities_check") or {}
+    for kind in ("overlaps", "gaps", "outside"):
+        if comm.get(kind):
+            typer.echo(f"  communities: {len(comm[kind])} {kind} repaired (listed in the report)")
+
+
+def _save_plan(result, plan: str, layer: str, roads: str) -> None:
+    from geogrid.store.db import session_scope
+    from geogrid.store.plans import save_draft_plan
+
+    try:
+        with session_scope() as session:
+            saved = save_draft_plan(session, result.grids, layer=layer, plan=plan, source=roads, report=result.report)
+            typer.echo(f"saved draft plan {plan!r} (layer {layer!r}, id {getattr(saved, 'id', '?')})")
+    except ValueError as exc:
+        fail(str(exc))
+
 
 def register(app: typer.Typer) -> None:
     @app.command("partition")
     def partition_cmd(
-        roads: Path = typer.Option(
-            ..., "--roads", help="Road network: .osm.pbf, .osm, GeoPackage, Shapefile, GeoJSON…"
-        ),
-        boundary: Path = typer.Option(..., "--boundary", help="Jurisdiction polygon(s)."),
-        out: Path = typer.Option(..., "--out", help="Output GeoPackage (layers grids, blocks)."),
-        communities: Path | None = typer.Option(None, "--communities", help="Community polygons (12-digit code)."),
-        tier_zones: Path | None = typer.Option(None, "--tier-zones", help="Polygons with a 'tier' field (A/B/C)."),
-        barriers: Path | None = typer.Option(None, "--barriers", help="Rivers, railways (lines or polygons)."),
+        roads: str = typer.Option(..., "--roads", help="Road network: .osm.pbf, .osm, or a vector " + SOURCE),
+        boundary: str = typer.Option(..., "--boundary", help="Jurisdiction polygon(s): " + SOURCE),
+        out: Path = typer.Option(..., "--out", help="Output GeoPackage (layers grids, blocks, straight_cuts)."),
+        communities: str | None = typer.Option(None, "--communities", help="Community polygons (12-digit code)."),
+        tier_zones: str | None = typer.Option(None, "--tier-zones", help="Polygons with a 'tier' field (A/B/C)."),
+        barriers: str | None = typer.Option(None, "--barriers", help="Rivers, railways (lines or polygons)."),
+        units: str | None = typer.Option(None, "--units", help="Compounds, parcels, campuses: never cut."),
+        exclude: str | None = typer.Option(None, "--exclude", help="Mountain, water: not counted toward sizes."),
+        weights: str | None = typer.Option(None, "--weights", help="Workload: points, buildings or a GeoTIFF."),
+        weight_field: str | None = typer.Option(None, "--weight-field", help="Weight per feature (else 1 / area)."),
+        floors_field: str | None = typer.Option(None, "--floors-field", help="Building floors (else guessed)."),
         config: Path | None = typer.Option(None, "--config", help="TOML or YAML configuration."),
-        crs: str | None = typer.Option(None, "--crs", help="CRS of the inputs when undeclared or wrong (gcj02…)."),
+        preset: str | None = typer.Option(None, "--preset", help="patrol (城管/责任网格) or social (社会治理网格)."),
+        balance: str | None = typer.Option(None, "--balance", help="Balance grids by area, weight or both."),
+        repair_communities: bool = typer.Option(False, "--repair-communities", help="Fix overlaps and gaps."),
+        outside_code: str | None = typer.Option(None, "--outside-code", help="Code for land in no community."),
+        crs: str | None = typer.Option(None, "--crs", help="Default CRS of every input (gcj02, EPSG:4545…)."),
+        roads_crs: str | None = typer.Option(None, "--roads-crs", help=CRS_HELP.format("the roads")),
+        boundary_crs: str | None = typer.Option(None, "--boundary-crs", help=CRS_HELP.format("the boundary")),
+        communities_crs: str | None = typer.Option(None, "--communities-crs", help=CRS_HELP.format("communities")),
+        tier_zones_crs: str | None = typer.Option(None, "--tier-zones-crs", help=CRS_HELP.format("tier zones")),
+        barriers_crs: str | None = typer.Option(None, "--barriers-crs", help=CRS_HELP.format("barriers")),
+        units_crs: str | None = typer.Option(None, "--units-crs", help=CRS_HELP.format("units")),
+        exclude_crs: str | None = typer.Option(None, "--exclude-crs", help=CRS_HELP.format("excluded land")),
+        weights_crs: str | None = typer.Option(None, "--weights-crs", help=CRS_HELP.format("weights")),
         encoding: str | None = typer.Option(None, "--encoding", help="Text encoding of Shapefile attributes."),
         class_field: str | None = typer.Option(None, "--class-field", help="Road class field (else OSM highway)."),
         report: Path | None = typer.Option(None, "--report", help="Write the plan metrics as JSON."),
-        map_png: Path | None = typer.Option(None, "--map", help="Write a PNG map of the grids by tier."),
+        map_png: Path | None = typer.Option(None, "--map", help="Write a PNG map (or of the refused places)."),
         plan: str | None = typer.Option(None, "--plan", help="Also save as a draft plan with this name."),
         layer: str = typer.Option("grid", "--layer", help="Grid layer of the store the plan belongs to."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
         """Partition a jurisdiction into tiered management grids bounded by road centrelines."""
-        from geogrid.config import ConfigError, PartitionConfig, load_config
-        from geogrid.io import InputError, read_vector
+        from geogrid.config import ConfigError
+        from geogrid.io import InputError
         from geogrid.partition import PartitionError, partition
         from geogrid.partition.output import write_gpkg, write_map, write_report
-        from geogrid.roads import read_roads
 
+        sources = dict(
+            zip(
+                ("roads", *LAYERS, "weights"),
+                (roads, boundary, communities, tier_zones, barriers, units, exclude, weights),
+                strict=True,
+            )
+        )
+        given = (
+            roads_crs,
+            boundary_crs,
+            communities_crs,
+            tier_zones_crs,
+            barriers_crs,
+            units_crs,
+            exclude_crs,
+            weights_crs,
+        )
+        crss = {name: own or crs for name, own in zip(sources, given, strict=True)}
         try:
-            cfg = load_config(config) if config else PartitionConfig()
-            road_gdf = read_roads(roads, crs=crs, encoding=encoding, class_field=class_field)
-            bnd = read_vector(boundary, crs=crs, encoding=encoding)
-            comm = read_vector(communities, crs=crs, encoding=encoding) if communities else None
-            zones = read_vector(tier_zones, crs=crs, encoding=encoding) if tier_zones else None
-            bars = read_vector(barriers, crs=crs, encoding=encoding) if barriers else None
+            cfg = _config(config, preset, balance, repair_communities, outside_code, crss["boundary"] is not None)
+            layers = _read(
+                sources, crss, encoding, class_field, {"field": weight_field, "floors_field": floors_field}, cfg
+            )
         except (InputError, ConfigError) as exc:
             fail(str(exc))
         try:
-            result = partition(road_gdf, bnd, comm, zones, bars, cfg, progress=not quiet)
+            extra = {k: layers.get(k) for k in ("units", "exclude", "weights")}
+            result = partition(
+                layers["roads"], layers["boundary"], layers.get("communities"), layers.get("tier_zones"),
+                layers.get("barriers"), cfg, progress=not quiet, **extra,
+            )  # fmt: skip
         except PartitionError as exc:
-            fail(f"cannot partition: {exc}")
+            _refused(exc, sources, map_png, layers)
         write_gpkg(result, out)
         if report:
             write_report(result, report)
         if map_png:
-            write_map(result, map_png)
+            write_map(result, map_png, layers)
         if plan:
-            from geogrid.store.db import session_scope
-            from geogrid.store.plans import save_draft_plan
-
-            try:
-                with session_scope() as session:
-                    saved = save_draft_plan(
-                        session, result.grids, layer=layer, plan=plan, source=str(roads), report=result.report
-                    )
-                    typer.echo(f"saved draft plan {plan!r} (layer {layer!r}, id {getattr(saved, 'id', '?')})")
-            except ValueError as exc:
-                fail(str(exc))
-        rep = result.report
-        ib = rep["internal_border"]["within_15m_of_centerline"]
-        typer.echo(
-            f"{rep['grids']} grids from {rep['blocks']} blocks; coverage {rep['coverage']:.4%}; "
-            f"PP mean {rep['polsby_popper_mean']:.2f}; Reock mean {rep['reock_mean']:.2f}; "
-            f"internal border on centrelines {ib:.1%}; wrote {out}"
-        )
+            _save_plan(result, plan, layer, roads)
+        _summary(result, out)

@@ -7,7 +7,7 @@ The lowest layer of the engine: it imports only shapely, numpy, scipy and ``geog
 from geogrid.geometry.edges import coverage_edges, edge_sides, face_sides, first_segment, near, sample_lines
 from geogrid.geometry.faces import FaceSet, build_faces, rebuild_coverage
 from geogrid.geometry.graph import adjacency, components, first_value, heaviest_neighbour
-from geogrid.geometry.parts import as_lines, clip_lines, lines_only, polygons_only
+from geogrid.geometry.parts import as_lines, clip_lines, interior_points, lines_only, polygons_only
 from geogrid.geometry.union import grouped_union
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "first_value",
     "grouped_union",
     "heaviest_neighbour",
+    "interior_points",
     "lines_only",
     "near",
     "polygons_only",

@@ -18,7 +18,7 @@ import shapely
 
 from geogrid.geometry.edges import face_sides, near, sample_lines
 from geogrid.geometry.graph import components, first_value, heaviest_neighbour
-from geogrid.geometry.parts import clip_lines, lines_only, polygons_only
+from geogrid.geometry.parts import clip_lines, interior_points, lines_only, polygons_only
 from geogrid.geometry.union import grouped_union
 from geogrid.metrics.compactness import polsby_popper
 
@@ -80,7 +80,7 @@ def _linework(road_lines, road_class, boundary, communities, barrier_lines) -> _
     polys, _cuts, dangles, _bad = shapely.polygonize_full(noded)
     faces = polygons_only(shapely.get_parts(polys))
     # faces inside the boundary only: holes of the boundary are faces too, and stay out
-    faces = faces[shapely.contains_properly(boundary, shapely.point_on_surface(faces))]
+    faces = faces[shapely.contains_properly(boundary, interior_points(faces))]
     # an edge is a road unless it lies on a border line and on no road line
     mids = shapely.line_interpolate_point(noded, 0.5, normalized=True)
     on_border = near(mids, borders, 1e-3)
@@ -94,7 +94,7 @@ def _face_community(faces: np.ndarray, communities: np.ndarray | None) -> np.nda
     out = np.full(len(faces), -1, dtype=np.int64)
     if communities is None or len(communities) == 0:
         return out
-    pi, ci = shapely.STRtree(communities).query(shapely.point_on_surface(faces), predicate="within")
+    pi, ci = shapely.STRtree(communities).query(interior_points(faces), predicate="within")
     out[pi] = ci
     return out
 
@@ -223,7 +223,7 @@ def rebuild_coverage(blocks: np.ndarray, community: np.ndarray):
     faces = polygons_only(shapely.get_parts(shapely.polygonize(edges)))
     # label each face with the block holding it; noding slivers go to the nearest block, holes are dropped
     tree = shapely.STRtree(blocks)
-    rep = shapely.point_on_surface(faces)
+    rep = interior_points(faces)
     lab = np.full(len(faces), -1, dtype=np.int64)
     pi, bi = tree.query(rep, predicate="within")
     lab[pi] = bi

@@ -60,3 +60,18 @@ def clip_lines(lines: np.ndarray, boundary) -> tuple[np.ndarray, np.ndarray]:
     cut, cidx = lines_only(shapely.intersection(lines[~inside], boundary), return_index=True)
     keep = np.flatnonzero(inside)
     return np.concatenate([lines[keep], cut]), np.concatenate([keep, np.flatnonzero(~inside)[cidx]])
+
+
+def interior_points(polys: np.ndarray) -> np.ndarray:
+    """A point strictly inside each polygon, to find what holds it.
+
+    Why not ``point_on_surface`` alone: for a sliver a few metres wide (the half of a median strip beside a community
+    border) GEOS can return a point on or just outside the outline, and the sliver is then filed under the wrong
+    community. Such points are replaced by the centre of the polygon's largest inscribed circle.
+    """
+    polys = np.asarray(polys, dtype=object)
+    pts = shapely.point_on_surface(polys)
+    bad = np.flatnonzero(~shapely.contains_properly(polys, pts) & (shapely.area(polys) > 0))
+    if len(bad):
+        pts[bad] = shapely.get_point(shapely.maximum_inscribed_circle(polys[bad]), 0)
+    return pts

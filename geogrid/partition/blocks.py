@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
+import shapely
 
-from geogrid.geometry import adjacency, build_faces, rebuild_coverage
+from geogrid.geometry import adjacency, build_faces, components, grouped_union, polygons_only, rebuild_coverage
 from geogrid.partition.inputs import Inputs
 from geogrid.roads.classes import DEFAULT_HALF_WIDTHS
 
@@ -89,6 +90,37 @@ def exact_coverage(blocks: Blocks) -> tuple[Blocks, Coverage]:
     return blocks.with_geoms(geoms, src), Coverage(edges, sides, pairs, pair_w)
 
 
+UNIT_OVERLAP_M2 = 100.0
+"""A unit holds a block when they overlap by more than this (m²), or by more than 5 % of the unit."""
+
+
+def join_units(blocks: Blocks, units: np.ndarray) -> Blocks:
+    """One block for every set of blocks of one community that a unit spans (a road through a campus is no border).
+
+    Why: a grid border never cuts a unit, and grid borders are block borders; joining the blocks a unit spans makes
+    the unit whole before anything else happens.
+    """
+    if len(units) == 0 or len(blocks) == 0:
+        return blocks
+    ui, bi = shapely.STRtree(blocks.geoms).query(units, predicate="intersects")
+    share = shapely.area(shapely.intersection(units[ui], blocks.geoms[bi]))
+    held = share > np.minimum(UNIT_OVERLAP_M2, 0.05 * shapely.area(units[ui]))
+    ui, bi = ui[held], bi[held]
+    # pairs of blocks held by the same unit (each block linked to the first block of its unit), same community
+    order = np.lexsort((bi, ui))
+    ui, bi = ui[order], bi[order]
+    first = bi[np.searchsorted(ui, ui)]
+    link = np.column_stack([first, bi])[(first != bi) & (blocks.community[first] == blocks.community[bi])]
+    if len(link) == 0:
+        return blocks
+    label = components(len(blocks), link)
+    uniq, geoms = grouped_union(blocks.geoms, label, coverage=False)
+    src = np.full(len(uniq), -1)
+    src[np.searchsorted(uniq, label[::-1])] = np.arange(len(label))[::-1]
+    geoms, idx = polygons_only(geoms, return_index=True)
+    return blocks.with_geoms(geoms, src[idx])
+
+
 def build_blocks(inp: Inputs) -> tuple[Blocks, Coverage, Linework]:
     """Blocks bounded by road centrelines, community borders, barriers and the boundary (its holes stay out)."""
     widths = {**DEFAULT_HALF_WIDTHS, **inp.config.half_widths}
@@ -103,5 +135,5 @@ def build_blocks(inp: Inputs) -> tuple[Blocks, Coverage, Linework]:
         origin=np.zeros(n, dtype=np.int8),
         group=np.full(n, -1, dtype=np.int64),
     )
-    blocks, cov = exact_coverage(blocks)
+    blocks, cov = exact_coverage(join_units(blocks, inp.units))
     return blocks, cov, Linework(road_lines=fs.road_lines, road_class=fs.road_class, split_lines=fs.split_lines)

@@ -42,6 +42,8 @@ class PartitionResult:
     report: dict
     centerlines: gpd.GeoDataFrame = field(default=None)
     """Road centrelines used as borders (EPSG:4490): block edges on roads or between carriageways."""
+    straight_cuts: gpd.GeoDataFrame = field(default=None)
+    """Grid borders that follow no road, community border, barrier or path (EPSG:4490), with ``length_m``."""
 
 
 class _Stages:
@@ -75,11 +77,21 @@ def partition(
     barriers: gpd.GeoDataFrame | None = None,
     config: PartitionConfig | None = None,
     progress: bool = False,
+    *,
+    units: gpd.GeoDataFrame | None = None,
+    exclude: gpd.GeoDataFrame | None = None,
+    weights: gpd.GeoDataFrame | None = None,
 ) -> PartitionResult:
-    """Partition ``boundary`` into grids bounded by road centrelines; see the module docstring."""
+    """Partition ``boundary`` into grids bounded by road centrelines; see the module docstring.
+
+    ``units`` (compounds, parcels, campuses) are never cut by a grid border; ``exclude`` (mountain, water) does not
+    count toward size targets; ``weights`` (points with a ``weight`` column, see ``geogrid.workload``) is the
+    workload grids are balanced on when the config says ``balance = "weight"`` or ``"both"``.
+    """
     cfg = (config or PartitionConfig()).validate()
     st = _Stages(9, progress)
-    inp = st.run("inputs", prepare_inputs, roads, boundary, communities, tier_zones, barriers, cfg)
+    layers = {"units": units, "exclude": exclude, "weights": weights}
+    inp = st.run("inputs", lambda: prepare_inputs(roads, boundary, communities, tier_zones, barriers, cfg, **layers))
     blocks, cov, lw = st.run("blocks", build_blocks, inp)
     blocks = st.run("tiers", assign_tiers, blocks, cov, lw, inp)
     sizer = Sizer(inp)
@@ -88,13 +100,13 @@ def partition(
     plan = st.run("aggregate", aggregate, blocks, cov, groups, sizer(blocks.geoms, blocks.tier), inp)
     plan = st.run("merge", merge_grids, plan, cov, inp)
     grids = st.run("grids", grids_from_blocks, plan, inp)
-    report, metrics = st.run("report", build_report, grids, cov, lw, inp)
+    report, metrics, cuts = st.run("report", build_report, grids, cov, lw, inp, sizer)
     report["timings_s"] = st.close()
-    return _result(grids, metrics, cov, lw, report, inp.metric)
+    return _result(grids, metrics, cov, lw, report, inp.metric, cuts)
 
 
-def _result(grids: Grids, m: GridMetrics, cov: Coverage, lw: Linework, report: dict, metric) -> PartitionResult:
-    """The output frames in EPSG:4490: grids sorted by code, the blocks, and the centrelines used as borders."""
+def _result(grids: Grids, m: GridMetrics, cov: Coverage, lw: Linework, report: dict, metric, cuts) -> PartitionResult:
+    """The output frames in EPSG:4490: grids sorted by code, the blocks, the centrelines used as borders, the cuts."""
     frame = gpd.GeoDataFrame(
         {
             "code": grids.code,
@@ -106,6 +118,9 @@ def _result(grids: Grids, m: GridMetrics, cov: Coverage, lw: Linework, report: d
             "polsby_popper": np.round(m.polsby_popper, 4),
             "reock": np.round(m.reock, 4),
             "n_blocks": m.n_blocks,
+            "weight": np.round(m.weight, 3),
+            "counted_area_m2": np.round(m.counted_area_m2, 1),
+            "size": np.round(m.size, 4),
         },
         geometry=grids.geoms,
         crs=metric,
@@ -127,9 +142,11 @@ def _result(grids: Grids, m: GridMetrics, cov: Coverage, lw: Linework, report: d
     p0, p1 = first_segment(cov.edges)
     on_road = near(shapely.points((p0 + p1) / 2.0), lw.centrelines, 0.01)
     lines = gpd.GeoDataFrame(geometry=cov.edges[on_road], crs=metric)
+    cut_frame = gpd.GeoDataFrame({"length_m": np.round(shapely.length(cuts), 1)}, geometry=cuts, crs=metric)
     return PartitionResult(
         grids=frame.sort_values("code").reset_index(drop=True).to_crs(STORE_SRID),
         blocks=blocks.to_crs(STORE_SRID),
         report=report,
         centerlines=lines.to_crs(STORE_SRID),
+        straight_cuts=cut_frame.to_crs(STORE_SRID),
     )

@@ -16,8 +16,10 @@ from pyproj import CRS
 
 from geogrid import STORE_SRID
 from geogrid.config import PartitionConfig
-from geogrid.crs import metric_crs_for
+from geogrid.crs import lonlat_of, metric_crs_for
 from geogrid.geometry import as_lines, lines_only, polygons_only
+from geogrid.partition.alignment import check_offset
+from geogrid.partition.communities import check_communities
 from geogrid.partition.errors import PartitionError
 from geogrid.roads.classes import BORDER_CLASSES, MINOR, road_classes
 
@@ -45,6 +47,11 @@ class Inputs:
     zone_tiers: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     units: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
     """Compounds, parcels, campuses (polygons clipped to the boundary): a grid border never cuts one."""
+    exclude: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    """Land that does not count toward size targets (mountain, water), polygons clipped to the boundary."""
+    weight_xy: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    """Workload points inside the boundary (metric) and their weights."""
+    weight: np.ndarray = field(default_factory=lambda: np.empty(0))
     findings: dict = field(default_factory=dict)
     """What the checks found and did (holes kept out, repairs): copied into the report."""
 
@@ -133,15 +140,77 @@ def community_codes(comm: gpd.GeoDataFrame, field_name: str | None) -> np.ndarra
     return codes
 
 
+def _holes(bnd, metric) -> list[dict]:
+    """The holes of the jurisdiction (enclaves, lakes left out): kept out of every grid and reported."""
+    holes = []
+    for part in polygons_only(shapely.get_parts(bnd)):
+        for k in range(shapely.get_num_interior_rings(part)):
+            hole = shapely.Polygon(shapely.get_interior_ring(part, k))
+            lon, lat = lonlat_of(shapely.point_on_surface(hole), metric)
+            holes.append({"area_m2": round(float(hole.area), 1), "lon": round(lon, 6), "lat": round(lat, 6)})
+    return holes
+
+
+def _offset(inp: Inputs, outline, layer: str) -> None:
+    """Refuse (or note) a layer that lines up with the roads clearly better after a GCJ-02/BD-09 shift."""
+    if inp.config.offset_check == "off":
+        return
+    found = check_offset(outline, inp.road_lines, inp.metric)
+    if found is None:
+        return
+    inp.findings.setdefault("crs_offset", {})[layer] = found
+    if inp.config.offset_check == "error":
+        crs_name = found["shift"].removeprefix("roads-")
+        raise PartitionError(
+            f"lines up with the roads much better if {found['meaning']}: "
+            f"{found['on_roads_shifted']:.0%} of its outline within 30 m of a road after a {found['offset_m']:.0f} m "
+            f"{crs_name.upper()} shift, {found['on_roads_as_given']:.0%} as given",
+            layer=layer,
+            fix=(
+                f"pass --{layer.replace('_', '-')}-crs {crs_name} (or --roads-crs {crs_name}) if that is so, "
+                f"or --{layer.replace('_', '-')}-crs wgs84 to keep it as it is"
+                if not found["shift"].startswith("roads-")
+                else f"pass --roads-crs {crs_name} if that is so, or --{layer.replace('_', '-')}-crs wgs84 to keep it"
+            ),
+        )
+
+
 def _communities(communities, crs, inp: Inputs) -> None:
-    """Community polygons clipped to the boundary, and their codes."""
+    """Community polygons tiling the boundary, and their codes (overlaps, gaps, outside land refused or repaired)."""
+    cfg = inp.config
     cm = as_frame(communities, crs, "communities")
-    codes = community_codes(cm, inp.config.community_code_field)
-    geoms = shapely.intersection(shapely.make_valid(cm.to_crs(inp.metric).geometry.to_numpy()), inp.boundary)
-    keep = shapely.area(geoms) > 1.0
-    if not keep.any():
+    codes = community_codes(cm, cfg.community_code_field)
+    geoms = shapely.make_valid(cm.to_crs(inp.metric).geometry.to_numpy())
+    if not shapely.intersects(geoms, inp.boundary).any():
         raise PartitionError("none of them overlaps the boundary", layer="communities")
-    inp.communities, inp.community_codes = geoms[keep], codes[keep]
+    check = check_communities(geoms, codes, inp.boundary, inp.metric, cfg.repair_communities, cfg.outside_code)
+    inp.findings["communities_check"] = check.findings()
+    bad = check.unresolved()
+    if bad:
+        kinds = sorted({k for k, _ in bad})
+        fixes = []
+        if {"overlap", "gap"} & set(kinds):
+            fixes.append("fix the layer or pass --repair-communities")
+        if "outside" in kinds:
+            fixes.append("give that land a community, or pass --outside-code CODE (12 digits) for it")
+        shifted = check_offset(shapely.boundary(shapely.union_all(geoms)), inp.road_lines, inp.metric)
+        if shifted is not None:
+            fixes.append(f"the layer lines up with the roads better if {shifted['meaning']}: try --communities-crs")
+        raise PartitionError(
+            f"{len(bad)} problem(s) with how the communities cover the boundary ({', '.join(kinds)})",
+            layer="communities",
+            places=[_describe(kind, item) for kind, item in bad],
+            fix="; ".join(fixes),
+            points=[(item["lon"], item["lat"]) for _, item in bad],
+        )
+    inp.communities, inp.community_codes = check.polygons, check.codes
+
+
+def _describe(kind: str, item: dict) -> str:
+    where = f"{item['area_m2']:.0f} m² near {item['lon']:.5f}, {item['lat']:.5f}"
+    if kind == "overlap":
+        return f"overlap of {' and '.join(item['communities'])}: {where}"
+    return f"{'gap between communities' if kind == 'gap' else 'land outside every community'}: {where}"
 
 
 def _tier_zones(tier_zones, crs, inp: Inputs) -> None:
@@ -159,6 +228,81 @@ def _tier_zones(tier_zones, crs, inp: Inputs) -> None:
     inp.zone_polys, inp.zone_tiers = tz.to_crs(inp.metric).geometry.to_numpy(), zt.astype(object)
 
 
+def _polygons(frame, crs, inp: Inputs, layer: str) -> np.ndarray:
+    """A polygon layer in the metric CRS, made valid and clipped to the boundary (empty parts dropped)."""
+    gdf = as_frame(frame, crs, layer)
+    types = set(gdf.geom_type.dropna())
+    if not types <= {"Polygon", "MultiPolygon"}:
+        raise PartitionError(f"must be polygons, got {', '.join(sorted(map(str, types)))}", layer=layer)
+    geoms = shapely.intersection(shapely.make_valid(gdf.to_crs(inp.metric).geometry.to_numpy()), inp.boundary)
+    return polygons_only(geoms)
+
+
+UNIT_CROSS_SHARE = 0.05
+"""A unit with more than this share of its area (and over 100 m²) in a second community is a contradiction."""
+
+
+def _units(units, crs, inp: Inputs) -> None:
+    """Units that must stay whole; one lying across a community border cannot, and is refused."""
+    polys = _polygons(units, crs, inp, "units")
+    if len(inp.communities) and len(polys):
+        ui, ci = shapely.STRtree(inp.communities).query(polys, predicate="intersects")
+        share = shapely.area(shapely.intersection(polys[ui], inp.communities[ci]))
+        main = np.zeros(len(polys))
+        np.maximum.at(main, ui, share)
+        rest = shapely.area(polys) - main
+        bad = np.flatnonzero((rest > UNIT_CROSS_SHARE * shapely.area(polys)) & (rest > 100.0))
+        if len(bad):
+            raise PartitionError(
+                f"{len(bad)} unit(s) lie across a community border and cannot be kept whole",
+                layer="units",
+                places=[_place(polys[k], inp.metric) for k in bad],
+                fix="split those units at the community border, or correct the community layer",
+                points=[lonlat_of(shapely.point_on_surface(polys[k]), inp.metric) for k in bad],
+            )
+    inp.units = polys
+
+
+def _place(geom, metric) -> str:
+    lon, lat = lonlat_of(shapely.point_on_surface(geom), metric)
+    return f"{shapely.area(geom):.0f} m² near {lon:.5f}, {lat:.5f}"
+
+
+def _weights(weights, crs, inp: Inputs) -> None:
+    """Workload points inside the boundary: a GeoDataFrame of points with a numeric ``weight`` column."""
+    gdf = as_frame(weights, crs, "weights")
+    if "weight" not in gdf.columns or not set(gdf.geom_type.dropna()) <= {"Point"}:
+        raise PartitionError(
+            "expected points with a 'weight' column",
+            layer="weights",
+            fix="read them with geogrid.workload.read_weights",
+        )
+    xy = shapely.get_coordinates(gdf.to_crs(inp.metric).geometry.to_numpy())
+    inside = shapely.contains_xy(inp.boundary, xy[:, 0], xy[:, 1])
+    value = gdf["weight"].to_numpy(dtype=float)
+    if not (value[inside] > 0).any():
+        raise PartitionError("no weight inside the boundary", layer="weights", fix="check the layer's place and CRS")
+    inp.weight_xy, inp.weight = xy[inside], value[inside]
+    inp.findings["weights"] = {"points": int(inside.sum()), "total": round(float(value[inside].sum()), 3)}
+
+
+def _needs(inp: Inputs) -> None:
+    """Inputs the configuration needs: workload weights to balance on, communities for social grids."""
+    cfg = inp.config
+    if cfg.balance != "area" and len(inp.weight) == 0:
+        raise PartitionError(
+            f"balance by {cfg.balance} needs workload weights",
+            layer="weights",
+            fix="pass --weights FILE or --balance area",
+        )
+    if cfg.needs_communities and len(inp.communities) == 0:
+        raise PartitionError(
+            f"{cfg.preset} grids lie inside one community each: a community layer is required",
+            layer="communities",
+            fix="pass --communities FILE",
+        )
+
+
 def prepare_inputs(
     roads: gpd.GeoDataFrame,
     boundary,
@@ -166,15 +310,28 @@ def prepare_inputs(
     tier_zones: gpd.GeoDataFrame | None,
     barriers: gpd.GeoDataFrame | None,
     config: PartitionConfig,
+    *,
+    units: gpd.GeoDataFrame | None = None,
+    exclude: gpd.GeoDataFrame | None = None,
+    weights: gpd.GeoDataFrame | None = None,
 ) -> Inputs:
     """Check every layer and bring it into the boundary's local metric CRS; raise ``PartitionError`` on bad input."""
     bnd, metric = _boundary(boundary, roads.crs if isinstance(roads, gpd.GeoDataFrame) else None)
     lines, cls, minor = _roads(roads, bnd, metric)
     inp = Inputs(metric=metric, boundary=bnd, config=config, road_lines=lines, road_class=cls, minor_lines=minor)
+    inp.findings["holes"] = _holes(bnd, metric)
+    _offset(inp, shapely.boundary(bnd), "boundary")
     if communities is not None and len(communities):
         _communities(communities, roads.crs, inp)
     if tier_zones is not None and len(tier_zones):
         _tier_zones(tier_zones, roads.crs, inp)
     if barriers is not None and len(barriers):
         inp.barrier_lines = as_lines(as_frame(barriers, roads.crs, "barriers").to_crs(metric).geometry.to_numpy())
+    if units is not None and len(units):
+        _units(units, roads.crs, inp)
+    if exclude is not None and len(exclude):
+        inp.exclude = _polygons(exclude, roads.crs, inp, "exclude")
+    if weights is not None and len(weights):
+        _weights(weights, roads.crs, inp)
+    _needs(inp)
     return inp

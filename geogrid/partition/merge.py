@@ -154,10 +154,19 @@ def _merge_pass(st: _State, candidates: np.ndarray, caps: dict, high: dict, must
             _fold(st, k, h)
 
 
+def whole_community(st_comm: np.ndarray, st_size: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """Grids that are all of their community: small or not, they cannot grow without crossing its border."""
+    comms, inv = np.unique(st_comm, return_inverse=True)
+    grids_in = np.bincount(inv, weights=alive.astype(float), minlength=len(comms))
+    return alive & (grids_in[inv] == 1)
+
+
 def _junk(st: _State) -> np.ndarray:
-    """Live grids that break the never-junk rules: below 5 % of a target, or Polsby-Popper below 0.15."""
+    """Live grids that break the never-junk rules: below 5 % of a target (unless the grid is a whole community),
+    or Polsby-Popper below 0.15."""
     pp = polsby_popper_ratio(st.area, st.perim)
-    return np.flatnonzero(st.alive & ((st.size < MIN_SIZE) | (pp < MIN_PP)))
+    small = (st.size < MIN_SIZE) & ~whole_community(st.comm, st.size, st.alive)
+    return np.flatnonzero(st.alive & (small | (pp < MIN_PP)))
 
 
 def _islands(st: _State, caps: dict) -> None:
@@ -190,11 +199,13 @@ def merge_grids(plan: Plan, cov: Coverage, inp: Inputs) -> Plan:
     _merge_pass(st, _junk(st), caps, high, must=True)
     junk = _junk(st)
     if len(junk):
+        where = [_where(plan, st.members[k], inp) for k in junk]
         raise PartitionError(
             f"{len(junk)} grid(s) would be junk (below {MIN_SIZE:.0%} of a target grid or Polsby-Popper "
             f"< {MIN_PP}) and cannot join a neighbour of their community within the diameter limits",
-            places=[_where(plan, st.members[k], inp) for k in junk],
+            places=[w[0] for w in where],
             fix="check the community layer for slivers, or the tier limits",
+            points=[w[1] for w in where],
         )
     alive = np.flatnonzero(st.alive)
     grid_of = np.empty(len(plan.grid_of), dtype=np.int64)
@@ -205,9 +216,9 @@ def merge_grids(plan: Plan, cov: Coverage, inp: Inputs) -> Plan:
     return Plan(replace(plan.blocks, tier=tier), grid_of, plan.size)
 
 
-def _where(plan: Plan, members: list[int], inp: Inputs) -> str:
-    """A readable place: community code and lon/lat of a grid's blocks."""
+def _where(plan: Plan, members: list[int], inp: Inputs) -> tuple[str, tuple[float, float]]:
+    """A readable place (community code, lon/lat, area) of a grid's blocks, and its lon/lat."""
     geom = shapely.union_all(plan.blocks.geoms[members])
     lon, lat = lonlat_of(shapely.point_on_surface(geom), inp.metric)
     code = inp.code_of(plan.blocks.community[members[:1]])[0]
-    return f"community {code} near {lon:.5f}, {lat:.5f} ({shapely.area(geom):.0f} m²)"
+    return f"community {code} near {lon:.5f}, {lat:.5f} ({shapely.area(geom):.0f} m²)", (lon, lat)

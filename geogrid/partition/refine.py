@@ -20,7 +20,7 @@ TRADE_PASSES = 40
 RECOMBINE_PASSES = 3
 RECOMBINE_BELOW = 0.45
 """Pairs of grids whose worse Reock score is below this are re-cut for compactness."""
-RECUT_TOL = 0.2
+RECUT_TOL = 0.1
 """A re-cut pair's halves may differ from equal by this share of one grid."""
 
 

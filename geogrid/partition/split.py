@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geogrid.geometry import lines_only, polygons_only
+from geogrid.geometry import interior_points, lines_only, polygons_only
 from geogrid.metrics.size import diameters
 from geogrid.partition.blocks import FACE, PATH_SPLIT, STRAIGHT_CUT, Blocks, Coverage, exact_coverage
 from geogrid.partition.errors import PartitionError
@@ -179,7 +179,7 @@ class _Splitter:
             return np.array([poly], dtype=object)
         linework = shapely.get_parts(shapely.union_all(np.concatenate([[shapely.boundary(poly)], inner])))
         cand = polygons_only(shapely.get_parts(shapely.polygonize(linework)))
-        cand = cand[shapely.contains_properly(poly, shapely.point_on_surface(cand))]
+        cand = cand[shapely.contains_properly(poly, interior_points(cand))]
         return _merge_small(cand, min_area) if len(cand) > 1 else np.array([poly], dtype=object)
 
     def fit(self, poly, cap: float) -> list:

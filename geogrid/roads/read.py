@@ -9,7 +9,7 @@ import numpy as np
 
 from geogrid.crs import to_store
 from geogrid.geometry import lines_only
-from geogrid.io import InputError, read_vector, require_fields
+from geogrid.io import InputError, parse_source, read_vector, require_fields
 from geogrid.roads.classes import NOT_A_ROAD, classify
 
 CLASS_FIELD_GUESSES = ("highway", "fclass", "road_class", "class", "grade", "等级", "道路等级")
@@ -51,17 +51,21 @@ def read_roads(
 ) -> gpd.GeoDataFrame:
     """Roads as single LineStrings in EPSG:4490 with ``highway`` (source value) and ``road_class`` (1–4).
 
-    The class comes from ``class_field`` (strict: unknown values are an error naming them), else from the first
+    ``path`` may be ``FILE:LAYER`` for a multi-layer vector file. The class comes from ``class_field`` (strict:
+    unknown values are an error naming them), else from the first
     field named like an OSM/planning class (``highway``, ``fclass``, ``等级``…), else every line is a local road.
     Lines that are not roads (``highway=construction``, ``platform``…) are dropped.
     """
-    path = Path(path)
+    path, layer = parse_source(path, layer)
     name = path.name.lower()
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if name.endswith(".osm.pbf") or name.endswith(".pbf"):
+    osm = name.endswith((".pbf", ".osm", ".osm.xml"))
+    if osm and layer:
+        raise InputError(f"{path}: an OSM file has no layers; drop ':{layer}'")
+    if name.endswith(".pbf"):
         gdf = to_store(_read_pbf(path), crs)
-    elif name.endswith(".osm") or name.endswith(".osm.xml"):
+    elif osm:
         gdf = to_store(_read_xml(path), crs)
     else:
         gdf = read_vector(path, crs=crs, encoding=encoding, layer=layer)

@@ -8,9 +8,9 @@ import pytest
 import shapely
 
 from geogrid.config import PartitionConfig, TierSpec
+from geogrid.demo.district import small_district
 from geogrid.metrics.size import diameter_m
 from geogrid.partition import partition
-from geogrid.synthetic import small_district
 
 # a configuration that makes many grids on small inputs, so aggregation is exercised, not bypassed
 SMALL_TIERS = {

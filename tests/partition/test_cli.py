@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from geogrid.cli import app
-from geogrid.synthetic import write_district
+from geogrid.demo.district import write_district
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,7 @@ def test_report_matches_grids(district_result):
 
 
 def test_generated_50km2_district_default_config():
-    from geogrid.synthetic import make_district
+    from geogrid.demo.district import make_district
 
     d = make_district(seed=1)
     res = partition(d.roads, d.boundary, d.communities, d.tier_zones, d.barriers)

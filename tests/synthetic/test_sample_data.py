@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from geogrid import io
-from geogrid.synthetic import small_district
+from geogrid.demo.district import small_district
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "boundaries"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import shapely
 
-from geogrid import synthetic
 from geogrid.crs import local_metric_crs
+from geogrid.demo import district as synthetic
 
 
 @pytest.fixture(scope="module")

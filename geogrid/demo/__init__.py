@@ -1,7 +1,7 @@
 """The demo city: the sample district loaded, a grid plan generated from its roads and published, people assigned.
 
-Everything comes from the repository (``data/boundaries``) and the seeded generator (``geogrid.synthetic``), so a
-fresh machine needs nothing else. Running it again replaces the demo plan with a new version.
+Everything comes from the repository (``data/boundaries``) and the seeded generator (``geogrid.demo.district``),
+so a fresh machine needs nothing else. Running it again replaces the demo plan with a new version.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geogrid.config import PartitionConfig
+from geogrid.demo.district import small_district
 from geogrid.partition import partition
 from geogrid.store.db import session_scope
 from geogrid.store.imports import import_admin
 from geogrid.store.models import AdminArea, GridAssignment, GridLayer, Person, Plan, Unit
 from geogrid.store.plans import publish_plan, save_draft_plan
-from geogrid.synthetic import small_district
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "boundaries"
 DEMO_SEED = 2024
 DEMO_LAYER = "responsibility"
 DEMO_GRID_COUNT = 32
