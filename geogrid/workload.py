@@ -62,15 +62,17 @@ def weights_from_frame(
         return gpd.GeoDataFrame({"weight": weight}, geometry=pts.geometry.to_numpy(), crs=gdf.crs)
     if types <= {"Polygon", "MultiPolygon"}:
         metric = metric_crs_for(gdf)
-        area = gdf.to_crs(metric).area.to_numpy()
+        in_metres = gdf.to_crs(metric)
+        area = in_metres.area.to_numpy()
         if field:
             weight = _numeric(gdf[field], name, field)
         else:
             floors_field = floors_field or guess_field(gdf, FLOOR_FIELDS)
             floors = _numeric(gdf[floors_field], name, floors_field) if floors_field else np.ones(len(gdf))
             weight = area * np.where(floors > 0, floors, 1.0) / floor_area_per_unit  # no floor count: one floor
-        pts = shapely.point_on_surface(gdf.geometry.to_numpy())
-        return gpd.GeoDataFrame({"weight": weight}, geometry=pts, crs=gdf.crs)
+        # the point inside each building, found in metres (in degrees it lands elsewhere in a large L-shaped one)
+        pts = gpd.GeoSeries(shapely.point_on_surface(in_metres.geometry.to_numpy()), crs=metric).to_crs(gdf.crs)
+        return gpd.GeoDataFrame({"weight": weight}, geometry=pts.to_numpy(), crs=gdf.crs)
     got = ", ".join(sorted(map(str, types))) or "nothing"
     raise InputError(f"{name}: weights must be points or polygons (or a raster), got {got}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 
 from geogrid.metrics.size import diameters
 from geogrid.partition.blocks import Blocks, Coverage
@@ -18,6 +19,7 @@ from geogrid.partition.errors import PartitionError
 from geogrid.partition.groups import Groups
 from geogrid.partition.inputs import Inputs
 from geogrid.partition.refine import recombine, trade
+from geogrid.partition.sizes import Sizer
 from geogrid.partition.splitline import BlockGraph, bisect, splitline
 
 
@@ -29,6 +31,8 @@ class Plan:
     grid_of: np.ndarray
     size: np.ndarray
     """Size of each block in units of its tier's target grid (area, workload or both: see ``Sizer``)."""
+    area_size: np.ndarray
+    """Plain area of each block in units of its tier's target area."""
 
     @property
     def n_grids(self) -> int:
@@ -48,15 +52,58 @@ def _cap_split(g: BlockGraph, sets: list[np.ndarray], caps: np.ndarray) -> list[
     return out
 
 
-def aggregate(blocks: Blocks, cov: Coverage, groups: Groups, size: np.ndarray, inp: Inputs) -> Plan:
+COARSE = 8
+"""A group with fewer blocks than this per grid is coarse: its grid count is chosen among k − 1 … k + 2 by how
+close to the planned grid size the grids the splitline and trades actually make come (a handful of big blocks
+divides evenly into some counts and not others)."""
+
+
+def _group_sets(g: BlockGraph, members: np.ndarray, k: int, k_min: int, caps: np.ndarray, alone: bool) -> list:
+    """The grids of one group: its splitline, or for a coarse group the best of several counts.
+
+    Scored by the root mean square deviation from the planned grid size (the group's size / k), or from the grids'
+    own mean when the group is ``alone`` in its tier (then only evenness matters).
+    """
+    if k <= 1 or len(members) >= COARSE * k:
+        return splitline(g, members, k)
+    planned = g.size[members].sum() / k
+    local = g.restrict(members)
+    best = None
+    for kk in range(max(k_min, 1, k - 1), min(k + 2, len(members)) + 1):
+        sets = splitline(local, np.arange(len(members)), kk)
+        grid_of = np.empty(len(members), dtype=np.int64)
+        for gid, s in enumerate(sets):
+            grid_of[s] = gid
+        grid_of = trade(local, grid_of, np.array([local.size.sum() / kk]), caps[members])
+        sizes = np.bincount(grid_of, weights=local.size)
+        ref = sizes.mean() if alone else planned
+        score = float(np.sqrt((((sizes - ref) / max(ref, 1e-12)) ** 2).mean()))
+        if best is None or score < best[0]:
+            best = (score, [members[grid_of == gid] for gid in range(grid_of.max() + 1)])
+    return best[1]
+
+
+def aggregate(blocks: Blocks, cov: Coverage, groups: Groups, sizer: Sizer, inp: Inputs) -> Plan:
     """Split each group into its count of balanced, compact grids under the diameter cap."""
     cfg = inp.config
-    g = BlockGraph.of(blocks.geoms, size, blocks.group, cov.pairs, cov.pair_w)
+    size = sizer(blocks.geoms, blocks.tier)
+    g = BlockGraph.of(blocks, size, cov.pairs, cov.pair_w)
     # the blocks of each group, in one sorted run per group
     order = np.argsort(blocks.group, kind="stable")
     bounds = np.searchsorted(blocks.group[order], np.arange(len(groups.k) + 1))
-    sets = [s for gi, k in enumerate(groups.k.tolist()) for s in splitline(g, order[bounds[gi] : bounds[gi + 1]], k)]
     caps = np.array([cfg.tiers[t].max_diameter_m for t in blocks.tier])
+    k_min = groups.k_min if groups.k_min is not None and cfg.target_count is None else groups.k
+    sets, counts = [], np.zeros(len(groups.k), dtype=np.int64)
+    alone = np.unique(groups.tier, return_counts=True)
+    alone = dict(zip(alone[0], alone[1] == 1, strict=True))
+    for gi, k in enumerate(groups.k.tolist()):
+        m = order[bounds[gi] : bounds[gi + 1]]
+        if cfg.target_count is not None:
+            made = splitline(g, m, k)
+        else:
+            made = _group_sets(g, m, k, int(k_min[gi]), caps, alone[groups.tier[gi]])
+        sets += made
+        counts[gi] = len(made)
     sets = _cap_split(g, sets, caps)
     if cfg.target_count is not None and len(sets) != cfg.target_count:
         caps_txt = ", ".join(f"{t} ≤ {v.max_diameter_m:g} m" for t, v in cfg.tiers.items())
@@ -67,5 +114,6 @@ def aggregate(blocks: Blocks, cov: Coverage, groups: Groups, size: np.ndarray, i
     grid_of = np.empty(len(blocks), dtype=np.int64)
     for gid, s in enumerate(sets):
         grid_of[s] = gid
-    grid_of = trade(g, grid_of, groups.unit, caps)
-    return Plan(blocks, recombine(g, grid_of, caps), size)
+    grid_of = trade(g, grid_of, groups.size / np.maximum(counts, 1), caps)
+    area_size = shapely.area(blocks.geoms) / sizer.target_area(blocks.tier)
+    return Plan(blocks, recombine(g, grid_of, caps), size, area_size)

@@ -37,13 +37,17 @@ class Blocks:
     """FACE, PATH_SPLIT or STRAIGHT_CUT."""
     group: np.ndarray
     """Index into ``Groups`` (connected blocks of one community and tier; -1 before ``group_blocks``)."""
+    parent: np.ndarray | None = None
+    """The block each was cut from by ``split_blocks`` (None before): two pieces of one parent share a cut line."""
 
     def __len__(self) -> int:
         return len(self.geoms)
 
     def take(self, idx: np.ndarray) -> Blocks:
         """The blocks at ``idx`` (an index or boolean array): every array indexed the same way."""
-        return Blocks(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+        return Blocks(
+            **{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[idx] for f in fields(self)}
+        )
 
     def with_geoms(self, geoms: np.ndarray, src: np.ndarray, origin: np.ndarray | None = None) -> Blocks:
         """New geometries, each taking the attributes of block ``src``; ``origin`` (if given) replaces the origin."""

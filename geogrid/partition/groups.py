@@ -19,7 +19,7 @@ from geogrid.partition.errors import PartitionError
 from geogrid.partition.inputs import Inputs
 
 CV_DECIMALS = 2
-"""Grid-size CVs that round alike count as equal; the grid size nearest the target then wins."""
+"""Grid-size CVs that round alike count as equal; the mean grid size nearest the target then wins."""
 CAP_FILL = 0.8
 """A grid spans at most this share of its tier's patrol diameter when counting grids for a long group."""
 
@@ -34,6 +34,8 @@ class Groups:
     """Total size in target units."""
     k: np.ndarray
     """Number of grids."""
+    k_min: np.ndarray | None = None
+    """Fewest grids the diameter cap allows (None: 1); with ``target_count`` the count is fixed (k_min = k)."""
 
     @property
     def unit(self) -> np.ndarray:
@@ -53,7 +55,10 @@ def grid_counts(size: np.ndarray, lows: np.ndarray, highs: np.ndarray, capacity:
     """
     k = np.ones(len(size), dtype=np.int64)
     for lo, hi in np.unique(np.column_stack([lows, highs]), axis=0):
-        m = (lows == lo) & (highs == hi)
+        # groups smaller than the smallest grid get one grid whatever the unit: they do not vote on it
+        m = (lows == lo) & (highs == hi) & (size >= lo)
+        if not m.any():
+            continue
         # candidate grid sizes: the target and 41 steps across the range
         cands = np.unique(np.concatenate([[1.0], np.linspace(lo, hi, 41)]))
         kk = np.clip(np.round(size[m][None, :] / cands[:, None]), 1, capacity[m][None, :])
@@ -61,7 +66,7 @@ def grid_counts(size: np.ndarray, lows: np.ndarray, highs: np.ndarray, capacity:
         per = size[m][None, :] / kk
         mean = (per * kk).sum(1) / kk.sum(1)
         cv = np.sqrt(((per - mean[:, None]) ** 2 * kk).sum(1) / kk.sum(1)) / np.maximum(mean, 1e-12)
-        best = np.lexsort((np.abs(cands - 1.0), np.round(cv, CV_DECIMALS)))[0]
+        best = np.lexsort((np.abs(mean - 1.0), np.round(cv, CV_DECIMALS)))[0]
         k[m] = kk[best].astype(np.int64)
     return k
 
@@ -117,9 +122,10 @@ def group_blocks(blocks: Blocks, cov: Coverage, size: np.ndarray, inp: Inputs) -
         lows, highs = np.array([cfg.low_ratio(t) for t in tier]), np.array([cfg.high_ratio(t) for t in tier])
         k = grid_counts(g_size, lows, highs, capacity)
         caps = np.array([cfg.tiers[t].max_diameter_m for t in tier])
-        k = np.maximum(k, _cap_minimum(blocks, group, ng, caps))
+        k_min = _cap_minimum(blocks, group, ng, caps)
+        k = np.maximum(k, k_min)
     else:
-        k = counts_for_total(g_size, cfg.target_count, capacity)
+        k = k_min = counts_for_total(g_size, cfg.target_count, capacity)
     out = blocks.take(np.arange(len(blocks)))
     out.group = group
-    return out, Groups(tier=tier, community=blocks.community[first], size=g_size, k=k)
+    return out, Groups(tier=tier, community=blocks.community[first], size=g_size, k=k, k_min=k_min)

@@ -30,7 +30,8 @@ SMALL = 0.5
 SLIVER_PP = 0.2
 """A grid below this Polsby-Popper score is a merge candidate."""
 MIN_SIZE = 0.05
-"""Never junk: no grid below this share of its tier's target size."""
+"""Never junk: no grid below this share of its tier's target size — by what is balanced and by area both (a grid of
+uncounted land — mountain, water, no workload — exists only because of the diameter cap, and may weigh nothing)."""
 MIN_PP = 0.15
 """Never junk: no grid below this Polsby-Popper score."""
 
@@ -41,6 +42,8 @@ class _State:
 
     members: list[list[int]]
     size: np.ndarray
+    area_size: np.ndarray
+    """Area in units of the tier's target area (the plain-area side of the size floor)."""
     area: np.ndarray
     perim: np.ndarray
     tier: np.ndarray
@@ -74,6 +77,7 @@ def _state(plan: Plan, cov: Coverage) -> _State:
     return _State(
         members=members,
         size=np.bincount(grid_of, weights=plan.size, minlength=ng),
+        area_size=np.bincount(grid_of, weights=plan.area_size, minlength=ng),
         area=np.bincount(grid_of, weights=shapely.area(b.geoms), minlength=ng),
         perim=perim,
         tier=b.tier[first].copy(),
@@ -100,6 +104,7 @@ def _fold(st: _State, k: int, h: int) -> None:
     st.members[h] += st.members[k]
     st.members[k] = []
     st.size[h] += st.size[k]
+    st.area_size[h] += st.area_size[k]
     st.area[h] += st.area[k]
     st.perim[h] += st.perim[k] - 2.0 * w
     st.retier[h] = st.retier[h] and st.retier[k]
@@ -165,7 +170,7 @@ def _junk(st: _State) -> np.ndarray:
     """Live grids that break the never-junk rules: below 5 % of a target (unless the grid is a whole community),
     or Polsby-Popper below 0.15."""
     pp = polsby_popper_ratio(st.area, st.perim)
-    small = (st.size < MIN_SIZE) & ~whole_community(st.comm, st.size, st.alive)
+    small = (np.maximum(st.size, st.area_size) < MIN_SIZE) & ~whole_community(st.comm, st.size, st.alive)
     return np.flatnonzero(st.alive & (small | (pp < MIN_PP)))
 
 
@@ -213,7 +218,7 @@ def merge_grids(plan: Plan, cov: Coverage, inp: Inputs) -> Plan:
     for gid, k in enumerate(alive.tolist()):
         grid_of[st.members[k]] = gid
         tier[st.members[k]] = st.tier[k]
-    return Plan(replace(plan.blocks, tier=tier), grid_of, plan.size)
+    return Plan(replace(plan.blocks, tier=tier), grid_of, plan.size, plan.area_size)
 
 
 def _where(plan: Plan, members: list[int], inp: Inputs) -> tuple[str, tuple[float, float]]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from scipy.sparse import coo_matrix
 
 from geogrid.metrics.size import diameters
 from geogrid.partition.splitline import DIRECTIONS, BlockGraph, connect, directional_splits
 
-W_BALANCE, W_INERTIA = 8.0, 6.0
-"""Weights of the trade objective: squared size deviation vs moment of inertia (compactness)."""
+W_BALANCE, W_INERTIA, W_CUT = 8.0, 6.0, 4.0
+"""Weights of the trade objective: squared size deviation, moment of inertia (compactness), straight-cut border."""
 TRADE_PASSES = 40
 RECOMBINE_PASSES = 3
 RECOMBINE_BELOW = 0.45
@@ -41,8 +42,9 @@ def _connected_without(rest: set, nbrs: dict) -> bool:
 def _trade_gains(g: BlockGraph, grid_of: np.ndarray, unit: np.ndarray):
     """Every move of a boundary block to a neighbouring grid of its group: (block, from, to, gain), all at once.
 
-    gain = −(W_BALANCE · Δ Σ ((s − u)/u)² + W_INERTIA · Δ Σ a·d²/T²), s grid size, u its group's grid size,
-    a block area, d its distance to the grid's area centroid, T a grid's area at target.
+    gain = −(W_BALANCE · Δ Σ ((s − u)/u)² + W_INERTIA · Δ Σ a·d²/T² + W_CUT · Δ cut / 4√T), s grid size, u its
+    group's grid size, a block area, d its distance to the grid's area centroid, T a grid's area at target, and
+    Δ cut the straight-cut border the move creates minus the one it removes.
     """
     ng = int(grid_of.max()) + 1
     first = np.full(ng, -1)
@@ -62,7 +64,14 @@ def _trade_gains(g: BlockGraph, grid_of: np.ndarray, unit: np.ndarray):
     d_bal -= ((s[src] - us) / us) ** 2 + ((s[dst] - ud) / ud) ** 2
     t_area = a[src] / np.maximum(s[src], 1e-9) * us
     d_in = g.area[b] * (((g.xy[b] - c[dst]) ** 2).sum(1) - ((g.xy[b] - c[src]) ** 2).sum(1)) / t_area**2
-    return b, src, dst, -(W_BALANCE * d_bal + W_INERTIA * d_in)
+    # straight-cut border from each block to each grid (cut pairs only), as a sparse (blocks × grids) matrix
+    cut = g.cost_w > g.pair_w
+    rows = np.concatenate([i[cut], j[cut]])
+    cols = np.concatenate([grid_of[j[cut]], grid_of[i[cut]]])
+    to_grid = coo_matrix((np.concatenate([g.pair_w[cut]] * 2), (rows, cols)), shape=(len(grid_of), ng)).tocsr()
+    d_cut = np.asarray(to_grid[b, src]).ravel() - np.asarray(to_grid[b, dst]).ravel()
+    d_cut = d_cut / (4.0 * np.sqrt(np.maximum(t_area, 1.0)))
+    return b, src, dst, -(W_BALANCE * d_bal + W_INERTIA * d_in + W_CUT * d_cut)
 
 
 def trade(g: BlockGraph, grid_of: np.ndarray, unit: np.ndarray, caps: np.ndarray) -> np.ndarray:

@@ -11,6 +11,8 @@ across the long axis come last, and never through a unit.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import shapely
 
@@ -26,18 +28,24 @@ PATH_ZONE_M = 10.0
 """A straight cut running within this distance of a path follows the path (costs nothing in the cut choice)."""
 MIN_PATH_PIECE = 0.05
 """Path splits that leave a piece below this share of a target grid are not used."""
-LARGE_FACTOR = 1.2
-"""A block above this multiple of its group's grid size is cut into pieces of that size."""
+LARGE_FACTOR = 1.75
+"""A block above this multiple of its group's grid size is cut into pieces of that size ..."""
+LARGE_MIN = 0.5
+"""... when it is also at least half a target grid (a group of uncounted land — mountain, no workload — has tiny
+grid sizes, and cutting its blocks by size would only add cuts the diameter cap does not need)."""
 
 
 class _Cutter:
     """Straight cuts of one polygon across its long axis: by position (shortest cut) or by size fraction."""
 
-    def __init__(self, poly, zone=None):
+    def __init__(self, poly, zone=None, turn: float = 0.0):
+        """Cuts run across the long axis of the minimum rotated rectangle, turned by ``turn`` radians."""
         self.poly, self.zone = poly, zone
         c = shapely.get_coordinates(shapely.minimum_rotated_rectangle(poly))[:4]
         e1, e2 = c[1] - c[0], c[2] - c[1]
         axis = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
+        cos, sin = np.cos(turn), np.sin(turn)
+        axis = np.array([cos * axis[0] - sin * axis[1], sin * axis[0] + cos * axis[1]])
         self.u = axis / np.hypot(*axis)
         self.n = np.array([-self.u[1], self.u[0]])
         xy = shapely.get_coordinates(poly)
@@ -99,19 +107,40 @@ def _cut_to_fit(poly, cap: float, out: list, zone=None, depth: int = 0) -> None:
         _cut_to_fit(part, cap, out, zone, depth + 1)
 
 
-def _cut_equal(poly, n: int, measure, out: list, depth: int = 0) -> None:
-    """Cut ``poly`` into ``n`` pieces of equal ``measure`` across its long axis (recursive, n₁ = ⌊n/2⌋ below)."""
+EQUAL_TURNS = (0.0, np.pi / 4, -np.pi / 4, np.pi / 2)
+"""Cut directions tried for an equal split, relative to across the long axis (workload comes in lumps: a row of
+buildings along one direction cannot be halved by a cut parallel to it)."""
+
+
+def _cut_cost(low, high, zone) -> float:
+    """Length of a cut (the border ``low`` and ``high`` share), the part along a path counted as free."""
+    line = shapely.intersection(shapely.boundary(low), shapely.boundary(high))
+    return shapely.length(line) - (2.0 * shapely.length(shapely.intersection(line, zone)) if zone is not None else 0.0)
+
+
+def _cut_equal(poly, n: int, measure, out: list, zone=None, depth: int = 0) -> None:
+    """Cut ``poly`` into ``n`` pieces of equal ``measure`` (recursive, n₁ = ⌊n/2⌋ on one side).
+
+    Among the directions of ``EQUAL_TURNS``, the cheapest cut (``_cut_cost``: shortest off the paths) whose balance
+    is within 5 % of the best one's.
+    """
     if n <= 1 or depth > 12:
         out.append(poly)
         return
-    n1 = n // 2
-    cutter = _Cutter(poly)
-    low, high = cutter.sides(cutter.at_fraction(n1 / n, measure))
-    if shapely.is_empty(low) or shapely.is_empty(high):
+    n1, total = n // 2, max(measure(poly), 1e-12)
+    cands = []
+    for turn in EQUAL_TURNS:
+        cutter = _Cutter(poly, turn=turn)
+        low, high = cutter.sides(cutter.at_fraction(n1 / n, measure))
+        if not (shapely.is_empty(low) or shapely.is_empty(high)):
+            cands.append((abs(measure(low) / total - n1 / n), _cut_cost(low, high, zone), low, high))
+    if not cands:
         out.append(poly)
         return
-    _cut_equal(low, n1, measure, out, depth + 1)
-    _cut_equal(high, n - n1, measure, out, depth + 1)
+    best_err = min(c[0] for c in cands)
+    _, _, low, high = min((c for c in cands if c[0] <= best_err + 0.05), key=lambda c: c[1])
+    _cut_equal(low, n1, measure, out, zone, depth + 1)
+    _cut_equal(high, n - n1, measure, out, zone, depth + 1)
 
 
 def _whole_units(low, high, units: np.ndarray):
@@ -189,8 +218,9 @@ class _Splitter:
         return self._keep_units(poly, out)
 
     def equal(self, poly, n: int, measure) -> list:
+        """``n`` pieces of equal ``measure``, cut where shortest off the soft borders, never through a unit."""
         out: list = []
-        _cut_equal(poly, n, measure, out)
+        _cut_equal(poly, n, measure, out, self.inner(poly)[1])
         return self._keep_units(poly, out)
 
     def _keep_units(self, poly, pieces: list) -> list:
@@ -232,14 +262,15 @@ def _split_to_unit(blocks: Blocks, groups: Groups, sizer: Sizer, sp: _Splitter) 
     """Cut blocks far larger than one grid of their group into pieces of one grid each (equal sizes)."""
     size = sizer(blocks.geoms, blocks.tier)
     unit = groups.unit[blocks.group]
-    large = size > LARGE_FACTOR * unit
+    large = (size > LARGE_FACTOR * unit) & (size > LARGE_MIN)
     if not large.any():
         return blocks
     geoms, src = [blocks.geoms[~large]], [np.flatnonzero(~large)]
     kind = [np.zeros(int((~large).sum()), dtype=np.int8)]
     for i in np.flatnonzero(large):
         tier = blocks.tier[i : i + 1]
-        pieces = sp.equal(blocks.geoms[i], round(size[i] / unit[i]), lambda g, t=tier: sizer(np.array([g]), t)[0])
+        n = max(2, round(size[i] / unit[i]))
+        pieces = sp.equal(blocks.geoms[i], n, lambda g, t=tier: sizer(np.array([g]), t)[0])
         parts = polygons_only(np.array(pieces, dtype=object))
         geoms.append(parts)
         src.append(np.full(len(parts), i))
@@ -255,6 +286,7 @@ def split_blocks(blocks: Blocks, groups: Groups, sizer: Sizer, inp: Inputs, roun
     """
     cfg = inp.config
     sp = _Splitter(inp)
+    blocks = replace(blocks, parent=np.arange(len(blocks)))
     for it in range(rounds):
         blocks = _split_over_cap(blocks, sp, inp)
         if it == 0:

@@ -24,6 +24,9 @@ _ANGLES = np.linspace(0.0, np.pi, DIRECTIONS, endpoint=False)
 UNIT_VECTORS = np.column_stack([np.cos(_ANGLES), np.sin(_ANGLES)])
 BALANCE_TOL = 0.1
 """A split whose size error is within this share of one grid counts as balanced; among those the shortest wins."""
+CUT_WEIGHT = 4.0
+"""A metre of straight cut (the border two pieces of one cut block share) costs this many metres of road border
+when choosing where to split: straight cuts become grid borders only as the last resort."""
 
 
 @dataclass
@@ -43,14 +46,23 @@ class BlockGraph:
     perim: np.ndarray
     pairs: np.ndarray
     pair_w: np.ndarray
+    cost_w: np.ndarray
+    """Border length of each pair as a splitting cost: ``pair_w``, times ``CUT_WEIGHT`` along a straight cut."""
 
     @classmethod
-    def of(cls, geoms: np.ndarray, size: np.ndarray, group: np.ndarray, pairs: np.ndarray, pair_w: np.ndarray):
+    def of(cls, blocks, size: np.ndarray, pairs: np.ndarray, pair_w: np.ndarray):
+        """The graph of ``Blocks`` (with their ``parent`` and ``origin``) and their neighbour pairs."""
+        geoms = blocks.geoms
         coords, idx = shapely.get_coordinates(shapely.convex_hull(geoms), return_index=True)
         start = np.searchsorted(idx, np.arange(len(geoms) + 1))
         xy = shapely.get_coordinates(shapely.centroid(geoms))
         radius, perim = shapely.minimum_bounding_radius(geoms), shapely.length(geoms)
-        return cls(xy, size, shapely.area(geoms), group, coords, start, radius, perim, pairs, pair_w)
+        cut = np.zeros(len(pairs), dtype=bool)
+        if blocks.parent is not None and len(pairs):
+            i, j = pairs[:, 0], pairs[:, 1]
+            cut = (blocks.parent[i] == blocks.parent[j]) & (blocks.origin[i] == 2) & (blocks.origin[j] == 2)
+        cost = pair_w * np.where(cut, CUT_WEIGHT, 1.0)
+        return cls(xy, size, shapely.area(geoms), blocks.group, coords, start, radius, perim, pairs, pair_w, cost)
 
     def polsby_popper(self, sets: list[np.ndarray]) -> np.ndarray:
         """Polsby-Popper score of the union of each set: perimeter = block perimeters − 2 × borders shared inside."""
@@ -64,6 +76,21 @@ class BlockGraph:
             label[s] = -1
         return out
 
+    def restrict(self, members: np.ndarray) -> BlockGraph:
+        """The graph of ``members`` alone, renumbered 0..len(members)-1 (one group, 0)."""
+        rows = np.concatenate([np.arange(self.hull_start[b], self.hull_start[b + 1]) for b in members])
+        counts = self.hull_start[members + 1] - self.hull_start[members]
+        start = np.concatenate([[0], np.cumsum(counts)])
+        pos = np.full(len(self.xy), -1, dtype=np.int64)
+        pos[members] = np.arange(len(members))
+        local = pos[self.pairs]
+        inside = (local >= 0).all(axis=1)
+        m, one_group = members, np.zeros(len(members), dtype=np.int64)
+        return BlockGraph(
+            self.xy[m], self.size[m], self.area[m], one_group, self.hull_xy[rows], start, self.radius[m],
+            self.perim[m], local[inside], self.pair_w[inside], self.cost_w[inside],
+        )  # fmt: skip
+
     def hulls(self, sets: list[np.ndarray]) -> np.ndarray:
         """Convex hull of the union of each set of blocks, in one vectorised call."""
         blocks = np.concatenate(sets)
@@ -74,13 +101,13 @@ class BlockGraph:
         rows = np.repeat(self.hull_start[blocks], counts) + np.arange(counts.sum()) - first
         return shapely.convex_hull(shapely.multipoints(self.hull_xy[rows], indices=np.repeat(owner, counts)))
 
-    def sub(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs (in local indices 0..len(members)-1) and their weights of the graph restricted to ``members``."""
+    def sub(self, members: np.ndarray, cost: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (in local indices 0..len(members)-1) and their border lengths (or costs) restricted to ``members``."""
         pos = np.full(len(self.xy), -1, dtype=np.int64)
         pos[members] = np.arange(len(members))
         local = pos[self.pairs]
         inside = (local >= 0).all(axis=1)
-        return local[inside], self.pair_w[inside]
+        return local[inside], (self.cost_w if cost else self.pair_w)[inside]
 
 
 def connect(side: np.ndarray, lp: np.ndarray, lw: np.ndarray) -> np.ndarray:
@@ -127,6 +154,7 @@ def directional_splits(g: BlockGraph, members: np.ndarray, frac: float):
 def bisect(g: BlockGraph, members: np.ndarray, frac: float) -> np.ndarray:
     """Boolean mask over ``members``: the side holding ``frac`` of the size, cut along the shortest balanced line."""
     lp, lw = g.sub(members)
+    _, cost = g.sub(members, cost=True)
     size = g.size[members]
     total = max(size.sum(), 1e-12)
     want = frac * total
@@ -135,7 +163,7 @@ def bisect(g: BlockGraph, members: np.ndarray, frac: float) -> np.ndarray:
     # size error in grid units and cut length (border the two sides share), for every direction at once
     grid = total / max(round(1.0 / min(frac, 1.0 - frac)), 1)
     err = np.abs((size[:, None] * sides).sum(0) - want) / grid
-    cut = (lw[:, None] * (sides[lp[:, 0]] != sides[lp[:, 1]])).sum(0)
+    cut = (cost[:, None] * (sides[lp[:, 0]] != sides[lp[:, 1]])).sum(0)
     best = None
     for d in np.lexsort((cut, err > BALANCE_TOL)):
         at = int(cut_at[d])

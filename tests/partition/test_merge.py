@@ -33,7 +33,7 @@ def _run(cap: float, comm: list[int]):
     inp = Inputs(CRS.from_epsg(32650), shapely.union_all(geoms), cfg, empty, np.empty(0, dtype=int), empty)
     x = shapely.get_coordinates(shapely.centroid(blocks.geoms))[:, 0]
     grid_of = np.where(shapely.area(blocks.geoms) < 1e5, 2, np.where(x < 1000, 0, 1))  # squares 0+1, 2+3, sliver
-    plan = Plan(blocks, grid_of, shapely.area(blocks.geoms) / 0.5e6)
+    plan = Plan(blocks, grid_of, shapely.area(blocks.geoms) / 0.5e6, shapely.area(blocks.geoms) / 0.5e6)
     return plan, merge_grids(plan, cov, inp)
 
 
