@@ -139,18 +139,29 @@ def read_vector(
     crs: str | CrsSpec | None = None,
     encoding: str | None = None,
     layer: str | None = None,
+    lonlat_check: bool = False,
 ) -> gpd.GeoDataFrame:
     """Read ``path`` (``FILE`` or ``FILE:LAYER``) into EPSG:4490, converting offset or projected coordinates.
 
     Raises ``InputError`` on bad input: a missing file or layer, a multi-layer file with no layer named, an empty
-    layer, undecodable text, an unknown CRS.
+    layer, undecodable text, an unknown CRS; with ``lonlat_check``, also coordinates that cannot be longitude and
+    latitude (a projected file that declares no CRS, or a wrong one).
     """
     try:
         spec = parse_crs(crs) if crs is not None and not isinstance(crs, CrsSpec) else crs
     except CrsError as exc:
         raise InputError(f"{parse_source(path, layer)[0]}: {exc}") from exc
-    gdf, _ = read_raw(path, encoding=encoding, layer=layer)
-    return to_store(gdf, spec)
+    gdf, name = read_raw(path, encoding=encoding, layer=layer)
+    declared = gdf.crs
+    out = to_store(gdf, spec)
+    x0, y0, x1, y1 = out.total_bounds
+    if lonlat_check and not (-180.0 <= x0 <= x1 <= 180.0 and -90.0 <= y0 <= y1 <= 90.0):
+        given = f"declares {declared.name}" if declared is not None and spec is None else "declares no CRS"
+        raise InputError(
+            f"{name}: coordinates up to ({x1:.0f}, {y1:.0f}) are not longitude/latitude; the file {given}: "
+            "pass its CRS (--crs, or the layer's own --…-crs option), e.g. EPSG:4545"
+        )
+    return out
 
 
 def require_fields(gdf: gpd.GeoDataFrame, path: str | Path, *fields: str) -> None:

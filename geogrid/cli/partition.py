@@ -45,7 +45,7 @@ def _read(sources: dict, crs: dict, encoding: str | None, class_field: str | Non
     out = {"roads": read_roads(sources["roads"], crs=crs["roads"], encoding=encoding, class_field=class_field)}
     for name in LAYERS:
         if sources.get(name):
-            out[name] = read_vector(sources[name], crs=crs[name], encoding=encoding)
+            out[name] = read_vector(sources[name], crs=crs[name], encoding=encoding, lonlat_check=True)
     if sources.get("weights"):
         out["weights"] = read_weights(
             sources["weights"],

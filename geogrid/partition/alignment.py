@@ -3,7 +3,9 @@
 Why: Chinese boundary files from web maps are GCJ-02 (sometimes BD-09) and declare no CRS, so they are read as
 WGS84 and sit 300–800 m (BD-09: about a kilometre) off OSM roads. The partition then still "covers 100 %" — of the
 wrong land. Jurisdiction borders mostly run along roads, so the share of the outline within ``NEAR_M`` of a road is
-measured as given and after each offset conversion; a clear gain means the declared CRS is wrong.
+measured as given and after each offset conversion; a clear gain means the declared CRS is wrong. Only main roads
+count (secondary ones too where there are no main roads): jurisdictions follow arterials, and a dense street grid
+would put any shifted outline near some street.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pyproj import CRS, Transformer
 from geogrid import STORE_SRID
 from geogrid.crs import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from geogrid.metrics.borders import segment_pieces
+from geogrid.roads.classes import MAIN, SECONDARY
 
 NEAR_M = 30.0
 """An outline point within this distance of a road line lies on the road."""
@@ -37,11 +40,12 @@ def _on_roads(points: np.ndarray, tree: shapely.STRtree) -> float:
     return len(np.unique(hit)) / max(len(points), 1)
 
 
-def check_offset(outline, road_lines: np.ndarray, metric: CRS) -> dict | None:
-    """The best shift when it makes ``outline`` (metric) follow ``road_lines`` clearly better, else None.
+def check_offset(outline, road_lines: np.ndarray, road_class: np.ndarray, metric: CRS) -> dict | None:
+    """The best shift when it makes ``outline`` (metric) follow the main roads clearly better, else None.
 
     Returns {"shift", "meaning", "offset_m", "on_roads_as_given", "on_roads_shifted"}.
     """
+    road_lines = road_lines[road_class == MAIN] if (road_class == MAIN).any() else road_lines[road_class <= SECONDARY]
     if len(road_lines) == 0:
         return None
     length = float(shapely.length(outline))
@@ -53,14 +57,22 @@ def check_offset(outline, road_lines: np.ndarray, metric: CRS) -> dict | None:
     to_ll = Transformer.from_crs(metric, CRS.from_epsg(STORE_SRID), always_xy=True)
     to_m = Transformer.from_crs(CRS.from_epsg(STORE_SRID), metric, always_xy=True)
     lon, lat = to_ll.transform(mids[:, 0], mids[:, 1])
-    best = None
+    found = []
     for name, (shift, meaning) in SHIFTS.items():  # each function moves the outline onto where the roads would be
         x, y = to_m.transform(*shift(lon, lat))
         moved = np.column_stack([x, y])
-        share = _on_roads(moved, tree)
-        if best is None or share > best["on_roads_shifted"]:
-            offset = float(np.median(np.hypot(*(moved - mids).T)))
-            best = {"shift": name, "meaning": meaning, "offset_m": round(offset, 1), "on_roads_shifted": share}
+        offset = float(np.median(np.hypot(*(moved - mids).T)))
+        found.append(
+            {
+                "shift": name,
+                "meaning": meaning,
+                "offset_m": round(offset, 1),
+                "on_roads_shifted": _on_roads(moved, tree),
+            }
+        )
+    # on a regular street grid a longer shift can land on other roads just as well: the shortest near-best one wins
+    top = max(f["on_roads_shifted"] for f in found)
+    best = min((f for f in found if f["on_roads_shifted"] >= top - 0.05), key=lambda f: f["offset_m"])
     if best["on_roads_shifted"] - as_given < MIN_GAIN or best["on_roads_shifted"] < MIN_RATIO * as_given:
         return None
     best["on_roads_as_given"] = round(as_given, 3)

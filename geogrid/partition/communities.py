@@ -27,8 +27,9 @@ NOISE_M2 = 100.0
 NOISE_WIDTH_M = 2.0
 """... and so are those thinner than this (they vanish under an inward buffer of half of it)."""
 GAP_M2 = 20_000.0
-"""Uncovered land up to this area (2 ha), touching two or more communities, is a gap between them; larger uncovered
-land is "outside every community"."""
+GAP_WIDTH_M = 50.0
+"""Uncovered land touching two or more communities that is small (up to 2 ha) or thin (narrower than 50 m) is a gap
+between them; other uncovered land is "outside every community"."""
 
 
 @dataclass
@@ -104,7 +105,7 @@ def _settle(owner: np.ndarray, todo: np.ndarray, edges, sides, rounds: int = 10)
     inner = (sides[:, 0] >= 0) & (sides[:, 1] >= 0)
     a, b, w = sides[inner, 0], sides[inner, 1], shapely.length(edges[inner])
     for _ in range(rounds):
-        open_ = owner < 0
+        open_ = (owner < 0) & todo
         fwd, bwd = open_[a] & ~open_[b], open_[b] & ~open_[a]
         if not (fwd.any() or bwd.any()):
             break
@@ -134,7 +135,8 @@ def check_communities(polys: np.ndarray, codes: np.ndarray, boundary, metric, re
             check.overlaps.append(_place(f, sorted(set(codes[ci[fi == k]].tolist())), metric))
     # uncovered faces: small ones between communities are gaps, the rest is land outside every community
     bare = (count == 0) & ~noise
-    gap = bare & (shapely.area(faces) <= GAP_M2) & (_neighbour_communities(sides, owner) >= 2)
+    thin = shapely.is_empty(shapely.buffer(faces, -GAP_WIDTH_M / 2.0, quad_segs=2))
+    gap = bare & ((shapely.area(faces) <= GAP_M2) | thin) & (_neighbour_communities(sides, owner) >= 2)
     outside = bare & ~gap
     for f in faces[gap]:
         check.gaps.append(_place(f, [], metric))

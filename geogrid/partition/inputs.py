@@ -155,7 +155,7 @@ def _offset(inp: Inputs, outline, layer: str) -> None:
     """Refuse (or note) a layer that lines up with the roads clearly better after a GCJ-02/BD-09 shift."""
     if inp.config.offset_check == "off":
         return
-    found = check_offset(outline, inp.road_lines, inp.metric)
+    found = check_offset(outline, inp.road_lines, inp.road_class, inp.metric)
     if found is None:
         return
     inp.findings.setdefault("crs_offset", {})[layer] = found
@@ -193,7 +193,7 @@ def _communities(communities, crs, inp: Inputs) -> None:
             fixes.append("fix the layer or pass --repair-communities")
         if "outside" in kinds:
             fixes.append("give that land a community, or pass --outside-code CODE (12 digits) for it")
-        shifted = check_offset(shapely.boundary(shapely.union_all(geoms)), inp.road_lines, inp.metric)
+        shifted = check_offset(shapely.boundary(shapely.union_all(geoms)), inp.road_lines, inp.road_class, inp.metric)
         if shifted is not None:
             fixes.append(f"the layer lines up with the roads better if {shifted['meaning']}: try --communities-crs")
         raise PartitionError(
@@ -287,19 +287,19 @@ def _weights(weights, crs, inp: Inputs) -> None:
 
 
 def _needs(inp: Inputs) -> None:
-    """Inputs the configuration needs: workload weights to balance on, communities for social grids."""
+    """Inputs the configuration needs: communities for social grids, workload weights to balance on."""
     cfg = inp.config
-    if cfg.balance != "area" and len(inp.weight) == 0:
-        raise PartitionError(
-            f"balance by {cfg.balance} needs workload weights",
-            layer="weights",
-            fix="pass --weights FILE or --balance area",
-        )
     if cfg.needs_communities and len(inp.communities) == 0:
         raise PartitionError(
             f"{cfg.preset} grids lie inside one community each: a community layer is required",
             layer="communities",
             fix="pass --communities FILE",
+        )
+    if cfg.balance != "area" and len(inp.weight) == 0:
+        raise PartitionError(
+            f"balance by {cfg.balance} needs workload weights",
+            layer="weights",
+            fix="pass --weights FILE or --balance area",
         )
 
 
