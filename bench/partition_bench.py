@@ -200,7 +200,7 @@ def _json_safe(obj):
     return str(obj)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--input", choices=["synthetic", "wuhan", "helsinki"], default="synthetic")
     ap.add_argument("--wuhan-dir", default=DEFAULT_WUHAN_DIR, help="dir with the Wuhan parquet + district GeoJSON")
@@ -214,32 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--geogrid-timeout", type=float, default=900.0)
     ap.add_argument("--bursts", type=int, default=50, help="GerryChain short bursts (10 ReCom steps each)")
     ap.add_argument("--out", default="bench/out", help="directory for the JSON and PNG")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / ".gitignore").write_text("*\n")  # results are regenerated, never committed
-    config = _load_config(args.config)
-    if args.target_count is not None:
-        from dataclasses import replace
 
-        from geogrid.config import PartitionConfig
-
-        config = replace(config or PartitionConfig(), target_count=args.target_count)
-
-    t0 = time.perf_counter()
-    if args.input == "synthetic":
-        inp = load_input("synthetic", seed=args.seed, area_km2=args.area_km2, tier_zones=args.tier_zones)
-    else:
-        inp = load_input(args.input, wuhan_dir=args.wuhan_dir)
-    load_s = time.perf_counter() - t0
-    print(f"input: {inp.label}: {inp.describe()} (loaded in {load_s:.1f} s)")
-
-    import geogrid.partition  # noqa: F401 - import once in the parent so no child pays (or times) it
-
+def _run_methods(args, inp: BenchInput, config) -> tuple[dict, dict, int]:
+    """geogrid, then the baselines with geogrid's grid count: results and plans by method."""
     results: dict[str, dict] = {}
     plans: dict[str, gpd.GeoDataFrame] = {}
-
     print("geogrid …", flush=True)
     g = measured(run_geogrid, inp, config, timeout=args.geogrid_timeout)
     results["geogrid"] = _result(g)
@@ -250,7 +231,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"  geogrid failed: {g.error}")
         k = max(2, round(inp.boundary_geom.area / 0.6e6))
-
     for name in ("maxp", "gerrychain"):
         if name in args.skip_baseline:
             continue
@@ -261,17 +241,17 @@ def main(argv: list[str] | None = None) -> int:
             plans[name] = m.value["grids"]
         else:
             print(f"  {name}: {m.error.splitlines()[0]}")
+    return results, plans, k
 
-    # reference centerlines (geogrid's cleaning of the input network) and tiers for the baselines, then one
-    # evaluation for every plan
+
+def _evaluate_all(inp: BenchInput, config, results: dict, plans: dict) -> tuple[dict, float]:
+    """One evaluation for every plan against geogrid's cleaning of the input network; baselines get tiers by overlap."""
     t0 = time.perf_counter()
     from geogrid.roads import clean_centerlines
 
     near = clip_to(inp.roads, shapely.buffer(inp.boundary_geom, 200.0))  # what lies in or next to the boundary
     centerlines = clean_centerlines(near).to_crs(inp.crs).geometry.to_numpy()
-    clean_source = "geogrid.roads.clean_centerlines"
     clean_s = time.perf_counter() - t0
-    boundary = inp.boundary_geom
     communities = None if inp.communities is None else inp.communities.to_crs(inp.crs).geometry.to_numpy()
     ref = plans.get("geogrid")
     limits = dict(DEFAULT_LIMITS)
@@ -289,9 +269,34 @@ def main(argv: list[str] | None = None) -> int:
             grids = grids.assign(tier=tiers)
             plans[name] = grids
         results[name]["quality"] = evaluate(
-            grids, boundary, centerlines=centerlines, communities=communities, limits=limits
+            grids, inp.boundary_geom, centerlines=centerlines, communities=communities, limits=limits
         )
+    return limits, clean_s
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / ".gitignore").write_text("*\n")  # results are regenerated, never committed
+    config = _load_config(args.config)
+    if args.target_count is not None:
+        from dataclasses import replace
+
+        from geogrid.config import PartitionConfig
+
+        config = replace(config or PartitionConfig(), target_count=args.target_count)
+    t0 = time.perf_counter()
+    if args.input == "synthetic":
+        inp = load_input("synthetic", seed=args.seed, area_km2=args.area_km2, tier_zones=args.tier_zones)
+    else:
+        inp = load_input(args.input, wuhan_dir=args.wuhan_dir)
+    load_s = time.perf_counter() - t0
+    print(f"input: {inp.label}: {inp.describe()} (loaded in {load_s:.1f} s)")
+    import geogrid.partition  # noqa: F401 - import once in the parent so no child pays (or times) it
+
+    results, plans, k = _run_methods(args, inp, config)
+    limits, clean_s = _evaluate_all(inp, config, results, plans)
     base = results.get("geogrid", {}).get("seconds")
     for name in ("maxp", "gerrychain"):
         r = results.get(name)
@@ -299,7 +304,6 @@ def main(argv: list[str] | None = None) -> int:
             secs = r.get("seconds")
             r["ratio"] = (secs / base) if secs else None
             r["ratio_is_lower_bound"] = not r["ok"] and "timeout" in (r.get("error") or "")
-
     print()
     print_table(results)
     for name in ("maxp", "gerrychain"):
@@ -307,8 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         if r and r.get("ratio"):
             bound = "≥ " if r.get("ratio_is_lower_bound") else ""
             print(f"speed: geogrid is {bound}{r['ratio']:.1f}× faster than {LABELS[name]}")
-    print(f"(reference centerlines: {clean_source}, {clean_s:.1f} s; input load {load_s:.1f} s)")
-
+    print(f"(reference centerlines: geogrid.roads.clean_centerlines, {clean_s:.1f} s; input load {load_s:.1f} s)")
     stem = f"partition_{args.input}"
     summary = {
         "command": " ".join(["python", "bench/partition_bench.py", *(argv if argv is not None else sys.argv[1:])]),

@@ -229,10 +229,16 @@ def to_store(gdf: gpd.GeoDataFrame, spec: str | CrsSpec | None = None) -> gpd.Ge
     return out.to_crs(STORE_SRID)
 
 
+@lru_cache(maxsize=64)
+def from_store_transformer(wkt: str) -> Transformer:
+    """EPSG:4490 → the CRS of ``wkt``, built once per CRS (building one costs milliseconds, more under load)."""
+    return Transformer.from_crs(CRS.from_epsg(STORE_SRID), CRS.from_wkt(wkt), always_xy=True)
+
+
 def lonlat_of(geom, crs) -> tuple[float, float]:
     """Longitude, latitude (EPSG:4490) of a point geometry given in ``crs``: for messages that name a place."""
     x, y = shapely.get_coordinates(geom)[0]
-    lon, lat = Transformer.from_crs(CRS.from_user_input(crs), CRS.from_epsg(STORE_SRID), always_xy=True).transform(x, y)
+    lon, lat = _to_store_transformer(CRS.from_user_input(crs).to_wkt()).transform(x, y)
     return float(lon), float(lat)
 
 

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("admin")
     def admin(
-        file: Path = typer.Argument(..., help="Shapefile, GeoJSON, GeoPackage, GeoParquet or FlatGeobuf"),
+        file: Path = typer.Argument(..., help="Shapefile, GeoJSON, GeoPackage (FILE:LAYER), GeoParquet or FlatGeobuf"),
         level: str = typer.Option(..., "--level", help="district, street or community"),
         code_field: str | None = typer.Option(None, "--code-field", help="default: code/adcode/编码 …"),
         name_field: str | None = typer.Option(None, "--name-field", help="default: name/名称 …"),
@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("grids")
     def grids(
-        file: Path = typer.Argument(..., help="Shapefile, GeoJSON, GeoPackage, GeoParquet or FlatGeobuf"),
+        file: Path = typer.Argument(..., help="Shapefile, GeoJSON, GeoPackage (FILE:LAYER), GeoParquet or FlatGeobuf"),
         layer: str = typer.Option(..., "--layer", help="grid layer, e.g. unit, responsibility"),
         plan: str = typer.Option(..., "--plan", help="name of the new draft plan"),
         code_field: str | None = typer.Option(None, "--code-field", help="default: code/编码/网格编码 …"),

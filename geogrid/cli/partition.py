@@ -36,13 +36,16 @@ def _config(path: Path | None, preset: str | None, balance: str | None, repair: 
     return replace(cfg, **changes).validate()
 
 
-def _read(sources: dict, crs: dict, encoding: str | None, class_field: str | None, weights: dict, cfg) -> dict:
+def _read(sources: dict, crs: dict, options: dict, cfg) -> dict:
     """Every input layer in EPSG:4490 (``InputError`` names the file)."""
     from geogrid.io import read_vector
     from geogrid.roads import read_roads
     from geogrid.workload import read_weights
 
-    out = {"roads": read_roads(sources["roads"], crs=crs["roads"], encoding=encoding, class_field=class_field)}
+    encoding = options["encoding"]
+    out = {
+        "roads": read_roads(sources["roads"], crs=crs["roads"], encoding=encoding, class_field=options["class_field"])
+    }
     for name in LAYERS:
         if sources.get(name):
             out[name] = read_vector(sources[name], crs=crs[name], encoding=encoding, lonlat_check=True)
@@ -51,8 +54,9 @@ def _read(sources: dict, crs: dict, encoding: str | None, class_field: str | Non
             sources["weights"],
             crs=crs["weights"],
             encoding=encoding,
+            field=options["field"],
+            floors_field=options["floors_field"],
             floor_area_per_unit=cfg.floor_area_per_unit,
-            **weights,
         )
     return out
 
@@ -94,6 +98,42 @@ def _summary(result, out: Path) -> None:
     for kind in ("overlaps", "gaps", "outside"):
         if comm.get(kind):
             typer.echo(f"  communities: {len(comm[kind])} {kind} repaired (listed in the report)")
+
+
+def _load(sources: dict, crss: dict, options: dict, config_args: tuple):
+    """The configuration and every input layer; a bad file or config exits with its message."""
+    from geogrid.config import ConfigError
+    from geogrid.io import InputError
+
+    try:
+        cfg = _config(*config_args)
+        return cfg, _read(sources, crss, options, cfg)
+    except (InputError, ConfigError) as exc:
+        fail(str(exc))
+
+
+def _run(layers: dict, cfg, sources: dict, map_png: Path | None, quiet: bool):
+    """The partition, or the engine's refusal (naming the file at fault)."""
+    from geogrid.partition import PartitionError, partition
+
+    extra = {k: layers.get(k) for k in ("units", "exclude", "weights")}
+    try:
+        return partition(
+            layers["roads"], layers["boundary"], layers.get("communities"), layers.get("tier_zones"),
+            layers.get("barriers"), cfg, progress=not quiet, **extra,
+        )  # fmt: skip
+    except PartitionError as exc:
+        _refused(exc, sources, map_png, layers)
+
+
+def _write(result, out: Path, report: Path | None, map_png: Path | None, layers: dict) -> None:
+    from geogrid.partition.output import write_gpkg, write_map, write_report
+
+    write_gpkg(result, out)
+    if report:
+        write_report(result, report)
+    if map_png:
+        write_map(result, map_png, layers)
 
 
 def _save_plan(result, plan: str, layer: str, roads: str) -> None:
@@ -145,49 +185,21 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
         """Partition a jurisdiction into tiered management grids bounded by road centrelines."""
-        from geogrid.config import ConfigError
-        from geogrid.io import InputError
-        from geogrid.partition import PartitionError, partition
-        from geogrid.partition.output import write_gpkg, write_map, write_report
-
-        sources = dict(
-            zip(
-                ("roads", *LAYERS, "weights"),
-                (roads, boundary, communities, tier_zones, barriers, units, exclude, weights),
-                strict=True,
-            )
+        given = locals()
+        sources = {name: given[name] for name in ("roads", *LAYERS, "weights")}
+        crss = {name: given[f"{name}_crs"] or crs for name in sources}
+        options = {
+            "field": weight_field,
+            "floors_field": floors_field,
+            "encoding": encoding,
+            "class_field": class_field,
+        }
+        declared = crss["boundary"] is not None
+        cfg, layers = _load(
+            sources, crss, options, (config, preset, balance, repair_communities, outside_code, declared)
         )
-        given = (
-            roads_crs,
-            boundary_crs,
-            communities_crs,
-            tier_zones_crs,
-            barriers_crs,
-            units_crs,
-            exclude_crs,
-            weights_crs,
-        )
-        crss = {name: own or crs for name, own in zip(sources, given, strict=True)}
-        try:
-            cfg = _config(config, preset, balance, repair_communities, outside_code, crss["boundary"] is not None)
-            layers = _read(
-                sources, crss, encoding, class_field, {"field": weight_field, "floors_field": floors_field}, cfg
-            )
-        except (InputError, ConfigError) as exc:
-            fail(str(exc))
-        try:
-            extra = {k: layers.get(k) for k in ("units", "exclude", "weights")}
-            result = partition(
-                layers["roads"], layers["boundary"], layers.get("communities"), layers.get("tier_zones"),
-                layers.get("barriers"), cfg, progress=not quiet, **extra,
-            )  # fmt: skip
-        except PartitionError as exc:
-            _refused(exc, sources, map_png, layers)
-        write_gpkg(result, out)
-        if report:
-            write_report(result, report)
-        if map_png:
-            write_map(result, map_png, layers)
+        result = _run(layers, cfg, sources, map_png, quiet)
+        _write(result, out, report, map_png, layers)
         if plan:
             _save_plan(result, plan, layer, roads)
         _summary(result, out)

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
-from geogrid import STORE_SRID
-from geogrid.crs import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
+from geogrid.crs import (
+    _to_store_transformer,
+    bd09_to_wgs84,
+    from_store_transformer,
+    gcj02_to_wgs84,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
 from geogrid.metrics.borders import segment_pieces
 from geogrid.roads.classes import MAIN, SECONDARY
 
@@ -54,8 +60,8 @@ def check_offset(outline, road_lines: np.ndarray, road_class: np.ndarray, metric
         return None
     tree = shapely.STRtree(road_lines)
     as_given = _on_roads(mids, tree)
-    to_ll = Transformer.from_crs(metric, CRS.from_epsg(STORE_SRID), always_xy=True)
-    to_m = Transformer.from_crs(CRS.from_epsg(STORE_SRID), metric, always_xy=True)
+    to_ll = _to_store_transformer(metric.to_wkt())
+    to_m = from_store_transformer(metric.to_wkt())
     lon, lat = to_ll.transform(mids[:, 0], mids[:, 1])
     found = []
     for name, (shift, meaning) in SHIFTS.items():  # each function moves the outline onto where the roads would be

@@ -16,7 +16,6 @@ import numpy as np
 import shapely
 
 from geogrid.geometry import components, heaviest_neighbour
-from geogrid.metrics.compactness import polsby_popper_ratio
 
 DIRECTIONS = 12
 """Cut directions tried per split (every 15°)."""
@@ -41,9 +40,6 @@ class BlockGraph:
     """Convex hull vertices of all blocks, block after block: a union's hull (diameter, bounding circle) is that of
     its blocks' vertices, so unions are measured without dissolving them."""
     hull_start: np.ndarray
-    radius: np.ndarray
-    """Radius of each block's minimum bounding circle."""
-    perim: np.ndarray
     pairs: np.ndarray
     pair_w: np.ndarray
     cost_w: np.ndarray
@@ -56,25 +52,12 @@ class BlockGraph:
         coords, idx = shapely.get_coordinates(shapely.convex_hull(geoms), return_index=True)
         start = np.searchsorted(idx, np.arange(len(geoms) + 1))
         xy = shapely.get_coordinates(shapely.centroid(geoms))
-        radius, perim = shapely.minimum_bounding_radius(geoms), shapely.length(geoms)
         cut = np.zeros(len(pairs), dtype=bool)
         if blocks.parent is not None and len(pairs):
             i, j = pairs[:, 0], pairs[:, 1]
             cut = (blocks.parent[i] == blocks.parent[j]) & (blocks.origin[i] == 2) & (blocks.origin[j] == 2)
         cost = pair_w * np.where(cut, CUT_WEIGHT, 1.0)
-        return cls(xy, size, shapely.area(geoms), blocks.group, coords, start, radius, perim, pairs, pair_w, cost)
-
-    def polsby_popper(self, sets: list[np.ndarray]) -> np.ndarray:
-        """Polsby-Popper score of the union of each set: perimeter = block perimeters − 2 × borders shared inside."""
-        label = np.full(len(self.xy), -1, dtype=np.int64)
-        out = np.empty(len(sets))
-        for k, s in enumerate(sets):
-            label[s] = k
-            inside = (label[self.pairs[:, 0]] == k) & (label[self.pairs[:, 1]] == k)
-            perim = self.perim[s].sum() - 2.0 * self.pair_w[inside].sum()
-            out[k] = polsby_popper_ratio(self.area[s].sum(), perim)
-            label[s] = -1
-        return out
+        return cls(xy, size, shapely.area(geoms), blocks.group, coords, start, pairs, pair_w, cost)
 
     def restrict(self, members: np.ndarray) -> BlockGraph:
         """The graph of ``members`` alone, renumbered 0..len(members)-1 (one group, 0)."""
@@ -87,8 +70,8 @@ class BlockGraph:
         inside = (local >= 0).all(axis=1)
         m, one_group = members, np.zeros(len(members), dtype=np.int64)
         return BlockGraph(
-            self.xy[m], self.size[m], self.area[m], one_group, self.hull_xy[rows], start, self.radius[m],
-            self.perim[m], local[inside], self.pair_w[inside], self.cost_w[inside],
+            self.xy[m], self.size[m], self.area[m], one_group, self.hull_xy[rows], start,
+            local[inside], self.pair_w[inside], self.cost_w[inside],
         )  # fmt: skip
 
     def hulls(self, sets: list[np.ndarray]) -> np.ndarray:
