@@ -3,7 +3,7 @@
 Why this way: a grid must be a contiguous union of whole blocks of one community and tier, of even size (area or
 workload) and compact, under the tier's patrol diameter. Each group (``groups``) is cut into its grid count by the
 recursive shortest splitline (``splitline``); a grid still over the cap (an elongated group) is halved again;
-then neighbouring grids trade blocks for balance (``refine``).
+then neighbouring grids trade blocks for balance and re-cut slivers (``refine``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from geogrid.partition.blocks import Blocks, Coverage
 from geogrid.partition.errors import PartitionError
 from geogrid.partition.groups import Groups
 from geogrid.partition.inputs import Inputs
-from geogrid.partition.refine import trade
+from geogrid.partition.refine import reshape, trade
 from geogrid.partition.sizes import Sizer
 from geogrid.partition.splitline import BlockGraph, bisect, splitline
 
@@ -114,6 +114,6 @@ def aggregate(blocks: Blocks, cov: Coverage, groups: Groups, sizer: Sizer, inp: 
     grid_of = np.empty(len(blocks), dtype=np.int64)
     for gid, s in enumerate(sets):
         grid_of[s] = gid
-    grid_of = trade(g, grid_of, groups.size / np.maximum(counts, 1), caps)
+    grid_of = reshape(g, trade(g, grid_of, groups.size / np.maximum(counts, 1), caps), caps)
     area_size = shapely.area(blocks.geoms) / sizer.target_area(blocks.tier)
     return Plan(blocks, grid_of, size, area_size)

@@ -24,11 +24,14 @@ from geogrid.partition.aggregate import Plan
 from geogrid.partition.blocks import Coverage
 from geogrid.partition.errors import PartitionError
 from geogrid.partition.inputs import Inputs
+from geogrid.partition.splitline import BlockGraph, bisect
 
 SMALL = 0.5
 """A grid below this share of its tier's target size is a merge candidate."""
 SLIVER_PP = 0.2
-"""A grid below this Polsby-Popper score is a merge candidate."""
+"""A grid below this Polsby-Popper score is a merge candidate ..."""
+SLIVER_HIGH = 1.6
+"""... and may make a union up to this many target grids (one large grid is better than a strip)."""
 MIN_SIZE = 0.05
 """Never junk: no grid below this share of its tier's target size — by what is balanced and by area both (a grid of
 uncounted land — mountain, water, no workload — exists only because of the diameter cap, and may weigh nothing)."""
@@ -131,7 +134,7 @@ def _best_receiver(st: _State, k: int, caps: dict, high: dict, ref: dict, must: 
         if not st.alive[h] or st.comm[h] != st.comm[k] or (th != st.tier[k] and not st.retier[k]):
             continue
         union = st.size[k] + st.size[h]
-        limit = np.inf if must else (high[th] if pp_k < SLIVER_PP else min(high[th], 1.3 * ref[th]))
+        limit = np.inf if must else (max(high[th], SLIVER_HIGH) if pp_k < SLIVER_PP else min(high[th], 1.3 * ref[th]))
         if union > limit:
             continue
         pp_u = float(polsby_popper_ratio(st.area[k] + st.area[h], st.perim[k] + st.perim[h] - 2.0 * w))
@@ -218,7 +221,24 @@ def merge_grids(plan: Plan, cov: Coverage, inp: Inputs) -> Plan:
     for gid, k in enumerate(alive.tolist()):
         grid_of[st.members[k]] = gid
         tier[st.members[k]] = st.tier[k]
+    if cfg.target_count is not None and len(alive) < cfg.target_count:
+        grid_of = _restore_count(plan, cov, grid_of, cfg.target_count)
     return Plan(replace(plan.blocks, tier=tier), grid_of, plan.size, plan.area_size)
+
+
+def _restore_count(plan: Plan, cov: Coverage, grid_of: np.ndarray, count: int) -> np.ndarray:
+    """Give back the grids junk merges took (``target_count`` is a promise): halve the largest grids."""
+    g = BlockGraph.of(plan.blocks, plan.size, cov.pairs, cov.pair_w)
+    grid_of = grid_of.copy()
+    while grid_of.max() + 1 < count:
+        sizes = np.bincount(grid_of, weights=plan.size)
+        many = np.bincount(grid_of) > 1
+        if not many.any():
+            raise PartitionError(f"target_count {count} cannot be met without junk grids; lower target_count")
+        k = int(np.argmax(np.where(many, sizes, -np.inf)))
+        m = np.flatnonzero(grid_of == k)
+        grid_of[m[bisect(g, m, 0.5)]] = grid_of.max() + 1
+    return grid_of
 
 
 def _where(plan: Plan, members: list[int], inp: Inputs) -> tuple[str, tuple[float, float]]:

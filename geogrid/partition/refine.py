@@ -1,8 +1,10 @@
-"""Local improvement after the splitline: neighbouring grids trade boundary blocks for balance.
+"""Local improvement after the splitline: neighbouring grids trade boundary blocks, and re-cut slivers.
 
 Why: the splitline balances each cut inside its own half, so a grid left with one big block cannot be evened out
 across the line; its neighbours on the other side can. ``trade`` moves single boundary blocks where that evens
-sizes without losing shape or creating straight-cut borders.
+sizes without losing shape or creating straight-cut borders. A grid that still comes out thin (Polsby-Popper below
+``RESHAPE_PP``: a strip along a river or a railway) is re-cut together with the neighbour it borders most
+(``reshape``): the same two sizes, a rounder pair.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import numpy as np
 from scipy.sparse import coo_matrix
 
 from geogrid.metrics.size import diameters
-from geogrid.partition.splitline import BlockGraph
+from geogrid.partition.splitline import BlockGraph, bisect
 
-W_BALANCE, W_INERTIA, W_CUT = 8.0, 6.0, 4.0
+W_BALANCE, W_INERTIA, W_CUT = 8.0, 3.0, 4.0
 """Weights of the trade objective: squared size deviation, moment of inertia (compactness), straight-cut border."""
 TRADE_PASSES = 40
+RESHAPE_PP = 0.2
+"""A grid below this Polsby-Popper score is re-cut with a neighbour."""
 
 
 def _connected_without(rest: set, nbrs: dict) -> bool:
@@ -93,5 +97,33 @@ def trade(g: BlockGraph, grid_of: np.ndarray, unit: np.ndarray, caps: np.ndarray
             used.update((fs, ts))
             moved += 1
         if moved == 0:
+            break
+    return grid_of
+
+
+def reshape(g: BlockGraph, grid_of: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """Re-cut each thin grid with a neighbour of its group (most shared border first) when both halves come out
+    rounder than the thin one, keep within 10 % of a grid of their sizes, and fit the cap."""
+    grid_of = grid_of.copy()
+    pp = g.polsby_popper(grid_of)
+    i, j = g.pairs[:, 0], g.pairs[:, 1]
+    for k in np.flatnonzero(pp < RESHAPE_PP)[np.argsort(pp[pp < RESHAPE_PP])].tolist():
+        gi, gj = grid_of[i], grid_of[j]
+        cross = (gi != gj) & ((gi == k) | (gj == k)) & (g.group[i] == g.group[j])
+        other = np.where(gi[cross] == k, gj[cross], gi[cross])
+        shared = np.bincount(other, weights=g.pair_w[cross], minlength=int(grid_of.max()) + 1)
+        for h in np.argsort(-shared)[: int((shared > 0).sum())].tolist():
+            m = np.flatnonzero((grid_of == k) | (grid_of == h))
+            before = g.size[grid_of == k].sum(), g.size[grid_of == h].sum()
+            side = bisect(g, m, before[0] / (before[0] + before[1]))
+            trial = grid_of.copy()
+            trial[m[side]], trial[m[~side]] = k, h
+            after = g.polsby_popper(trial)[[k, h]]
+            sizes = g.size[m[side]].sum(), g.size[m[~side]].sum()
+            if after.min() <= pp[k] + 0.02 or abs(sizes[0] - before[0]) > 0.1 * max(before):
+                continue
+            if diameters(g.hulls([m[side], m[~side]])).max() > caps[m[0]]:
+                continue
+            grid_of, pp = trial, g.polsby_popper(trial)
             break
     return grid_of

@@ -28,7 +28,7 @@ PATH_ZONE_M = 10.0
 """A straight cut running within this distance of a path follows the path (costs nothing in the cut choice)."""
 MIN_PATH_PIECE = 0.05
 """Path splits that leave a piece below this share of a target grid are not used."""
-LARGE_FACTOR = 1.75
+LARGE_FACTOR = 1.5
 """A block above this multiple of its group's grid size is cut into pieces of that size ..."""
 LARGE_MIN = 0.5
 """... when it is also at least half a target grid (a group of uncounted land — mountain, no workload — has tiny
@@ -258,8 +258,9 @@ def _split_over_cap(blocks: Blocks, sp: _Splitter, inp: Inputs) -> Blocks:
     return blocks.with_geoms(np.concatenate(geoms), np.concatenate(src), np.concatenate(kind))
 
 
-def _split_to_unit(blocks: Blocks, groups: Groups, sizer: Sizer, sp: _Splitter) -> Blocks:
-    """Cut blocks far larger than one grid of their group into pieces of one grid each (equal sizes)."""
+def _split_to_unit(blocks: Blocks, groups: Groups, sizer: Sizer, sp: _Splitter, inp: Inputs) -> Blocks:
+    """Cut blocks far larger than one grid of their group: along their paths and unit borders first, then the
+    pieces still too large into equal pieces of about one grid each."""
     size = sizer(blocks.geoms, blocks.tier)
     unit = groups.unit[blocks.group]
     large = (size > LARGE_FACTOR * unit) & (size > LARGE_MIN)
@@ -269,12 +270,24 @@ def _split_to_unit(blocks: Blocks, groups: Groups, sizer: Sizer, sp: _Splitter) 
     kind = [np.zeros(int((~large).sum()), dtype=np.int8)]
     for i in np.flatnonzero(large):
         tier = blocks.tier[i : i + 1]
-        n = max(2, round(size[i] / unit[i]))
-        pieces = sp.equal(blocks.geoms[i], n, lambda g, t=tier: sizer(np.array([g]), t)[0])
+
+        def measure(g, t=tier):
+            return sizer(np.array([g]), t)[0]
+
+        soft = sp.soft_pieces(blocks.geoms[i], MIN_PATH_PIECE * inp.config.target_area_of(tier[0], inp.area_m2))
+        pieces, cut = [], False
+        for p in soft:
+            s_p = measure(p)
+            if s_p > LARGE_FACTOR * unit[i] and s_p > LARGE_MIN:
+                pieces += sp.equal(p, max(2, round(s_p / unit[i])), measure)
+                cut = True
+            else:
+                pieces.append(p)
         parts = polygons_only(np.array(pieces, dtype=object))
         geoms.append(parts)
         src.append(np.full(len(parts), i))
-        kind.append(np.full(len(parts), STRAIGHT_CUT if len(parts) > 1 else FACE, np.int8))
+        k = STRAIGHT_CUT if cut else (PATH_SPLIT if len(parts) > 1 else FACE)
+        kind.append(np.full(len(parts), k, np.int8))
     return blocks.with_geoms(np.concatenate(geoms), np.concatenate(src), np.concatenate(kind))
 
 
@@ -290,7 +303,7 @@ def split_blocks(blocks: Blocks, groups: Groups, sizer: Sizer, inp: Inputs, roun
     for it in range(rounds):
         blocks = _split_over_cap(blocks, sp, inp)
         if it == 0:
-            blocks = _split_to_unit(blocks, groups, sizer, sp)
+            blocks = _split_to_unit(blocks, groups, sizer, sp, inp)
         blocks, cov = exact_coverage(blocks)
         over = diameters(blocks.geoms) > np.array([cfg.tiers[t].max_diameter_m for t in blocks.tier])
         if not over.any():

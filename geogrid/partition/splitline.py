@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 
 from geogrid.geometry import components, heaviest_neighbour
+from geogrid.metrics.compactness import polsby_popper_ratio
 
 DIRECTIONS = 12
 """Cut directions tried per split (every 15°)."""
@@ -40,6 +41,7 @@ class BlockGraph:
     """Convex hull vertices of all blocks, block after block: a union's hull (diameter, bounding circle) is that of
     its blocks' vertices, so unions are measured without dissolving them."""
     hull_start: np.ndarray
+    perim: np.ndarray
     pairs: np.ndarray
     pair_w: np.ndarray
     cost_w: np.ndarray
@@ -57,7 +59,8 @@ class BlockGraph:
             i, j = pairs[:, 0], pairs[:, 1]
             cut = (blocks.parent[i] == blocks.parent[j]) & (blocks.origin[i] == 2) & (blocks.origin[j] == 2)
         cost = pair_w * np.where(cut, CUT_WEIGHT, 1.0)
-        return cls(xy, size, shapely.area(geoms), blocks.group, coords, start, pairs, pair_w, cost)
+        area, perim = shapely.area(geoms), shapely.length(geoms)
+        return cls(xy, size, area, blocks.group, coords, start, perim, pairs, pair_w, cost)
 
     def restrict(self, members: np.ndarray) -> BlockGraph:
         """The graph of ``members`` alone, renumbered 0..len(members)-1 (one group, 0)."""
@@ -70,9 +73,19 @@ class BlockGraph:
         inside = (local >= 0).all(axis=1)
         m, one_group = members, np.zeros(len(members), dtype=np.int64)
         return BlockGraph(
-            self.xy[m], self.size[m], self.area[m], one_group, self.hull_xy[rows], start,
+            self.xy[m], self.size[m], self.area[m], one_group, self.hull_xy[rows], start, self.perim[m],
             local[inside], self.pair_w[inside], self.cost_w[inside],
         )  # fmt: skip
+
+    def polsby_popper(self, grid_of: np.ndarray) -> np.ndarray:
+        """Polsby-Popper score of each grid (labels ``grid_of``): perimeter = its blocks' perimeters − 2 × the
+        borders shared inside it, so no union is needed."""
+        ng = int(grid_of.max()) + 1
+        gp = grid_of[self.pairs]
+        inside = gp[:, 0] == gp[:, 1]
+        perim = np.bincount(grid_of, weights=self.perim, minlength=ng)
+        perim -= 2.0 * np.bincount(gp[inside, 0], weights=self.pair_w[inside], minlength=ng)
+        return polsby_popper_ratio(np.bincount(grid_of, weights=self.area, minlength=ng), perim)
 
     def hulls(self, sets: list[np.ndarray]) -> np.ndarray:
         """Convex hull of the union of each set of blocks, in one vectorised call."""

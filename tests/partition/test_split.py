@@ -41,7 +41,7 @@ def test_block_bigger_than_a_grid_is_cut_into_equal_grid_sized_pieces():
     block = shapely.box(X0, Y0, X0 + 1800, Y0 + 1000)  # 1.8 km², the group's grids are 0.6 km²
     inp = _inputs([block])
     groups = Groups(tier=np.array(["B"]), community=np.array([-1]), size=np.array([1.8]), k=np.array([3]))
-    out = _split_to_unit(_blocks([block]), groups, Sizer(inp), _Splitter(inp))
+    out = _split_to_unit(_blocks([block]), groups, Sizer(inp), _Splitter(inp), inp)
     areas = shapely.area(out.geoms)
     assert len(out) == 3
     assert np.allclose(areas, 0.6e6, rtol=0.01)
@@ -55,7 +55,7 @@ def test_block_within_a_grid_size_is_kept():
     block = shapely.box(X0, Y0, X0 + 700, Y0 + 1000)
     inp = _inputs([block])
     groups = Groups(tier=np.array(["B"]), community=np.array([-1]), size=np.array([0.7]), k=np.array([1]))
-    out = _split_to_unit(_blocks([block]), groups, Sizer(inp), _Splitter(inp))
+    out = _split_to_unit(_blocks([block]), groups, Sizer(inp), _Splitter(inp), inp)
     assert len(out) == 1 and shapely.equals(out.geoms[0], block) and out.origin[0] == 0
 
 
