@@ -1,4 +1,4 @@
-"""Stage 7, ``aggregate``: blocks → grids, group by group, balanced, compact and under the diameter cap.
+"""Stage 6, ``aggregate``: blocks → grids, group by group, balanced, compact and under the diameter cap.
 
 Why this way: a grid must be a contiguous union of whole blocks of one community and tier, of even size (area or
 workload) and compact, under the tier's patrol diameter. Each group (``groups``) is cut into its grid count by the

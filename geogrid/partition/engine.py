@@ -98,7 +98,7 @@ def partition(
     blocks, groups = st.run("groups", group_blocks, blocks, cov, sizer(blocks.geoms, blocks.tier), inp)
     blocks, cov = st.run("split", split_blocks, blocks, groups, sizer, inp)
     plan = st.run("aggregate", aggregate, blocks, cov, groups, sizer, inp)
-    plan = st.run("merge", merge_grids, plan, cov, inp)
+    plan = st.run("merge", merge_grids, plan, cov, inp, sizer)
     grids = st.run("grids", grids_from_blocks, plan, inp)
     report, metrics, cuts = st.run("report", build_report, grids, cov, lw, inp, sizer)
     report["timings_s"] = st.close()

@@ -1,4 +1,4 @@
-"""Stage 6, ``merge_grids``: no junk leaves the engine — small, sliver and island grids are folded away.
+"""Stage 7, ``merge_grids``: no junk leaves the engine — small, sliver and island grids are folded away.
 
 Why: a group (one community and tier) smaller than its tier's target, or a long block along a river or a wide
 median, becomes a grid far below the target size or with a Polsby-Popper score near zero; a lone grid of one tier
@@ -55,9 +55,19 @@ class _State:
     alive: np.ndarray
     shared: list[dict[int, float]]
     hull_pts: list
+    scale: dict
+    """Per tier, the absolute size of one target grid (m² or weight units): sizes move between tiers through it."""
+    area_scale: dict
+
+    def size_in(self, k: int, tier: str) -> tuple[float, float]:
+        """Grid ``k``'s size and area size in units of ``tier``'s target."""
+        own = self.tier[k]
+        return self.size[k] * self.scale[own] / self.scale[tier], self.area_size[k] * self.area_scale[
+            own
+        ] / self.area_scale[tier]
 
 
-def _state(plan: Plan, cov: Coverage) -> _State:
+def _state(plan: Plan, cov: Coverage, sizer=None) -> _State:
     """Per-grid sums and the grid adjacency from the block arrays."""
     b, grid_of, ng = plan.blocks, plan.grid_of, plan.n_grids
     first = np.full(ng, -1)
@@ -89,7 +99,19 @@ def _state(plan: Plan, cov: Coverage) -> _State:
         alive=np.ones(ng, dtype=bool),
         shared=shared,
         hull_pts=[np.vstack([by_block[x] for x in m]) for m in members],
+        scale=_scales(sizer, b.tier, by_weight=True),
+        area_scale=_scales(sizer, b.tier, by_weight=False),
     )
+
+
+def _scales(sizer, tiers: np.ndarray, by_weight: bool) -> dict:
+    """Absolute size of one target grid per tier (1 for every tier when no sizer is given)."""
+    names = sorted(set(tiers.tolist()) | ({"A", "B", "C"} if sizer is None else set(sizer.inp.config.tiers)))
+    if sizer is None:
+        return dict.fromkeys(names, 1.0)
+    arr = np.array(names, dtype=object)
+    values = sizer.target_weight(arr) if by_weight and sizer.mode == "weight" else sizer.target_area(arr)
+    return dict(zip(names, values.tolist(), strict=True))
 
 
 def _union_diameter(st: _State, k: int, h: int) -> float:
@@ -101,13 +123,14 @@ def _pp(st: _State, k: int) -> float:
 
 
 def _fold(st: _State, k: int, h: int) -> None:
-    """Merge grid ``k`` into grid ``h``."""
+    """Merge grid ``k`` into grid ``h`` (its size counted in ``h``'s tier)."""
     w = st.shared[k].pop(h, 0.0)
     st.shared[h].pop(k, None)
     st.members[h] += st.members[k]
     st.members[k] = []
-    st.size[h] += st.size[k]
-    st.area_size[h] += st.area_size[k]
+    size_k, area_k = st.size_in(k, st.tier[h])
+    st.size[h] += size_k
+    st.area_size[h] += area_k
     st.area[h] += st.area[k]
     st.perim[h] += st.perim[k] - 2.0 * w
     st.retier[h] = st.retier[h] and st.retier[k]
@@ -133,13 +156,13 @@ def _best_receiver(st: _State, k: int, caps: dict, high: dict, ref: dict, must: 
         th = st.tier[h]
         if not st.alive[h] or st.comm[h] != st.comm[k] or (th != st.tier[k] and not st.retier[k]):
             continue
-        union = st.size[k] + st.size[h]
+        union = st.size_in(k, th)[0] + st.size[h]
         limit = np.inf if must else (max(high[th], SLIVER_HIGH) if pp_k < SLIVER_PP else min(high[th], 1.3 * ref[th]))
         if union > limit:
             continue
         pp_u = float(polsby_popper_ratio(st.area[k] + st.area[h], st.perim[k] + st.perim[h] - 2.0 * w))
         rk, rh = ref[st.tier[k]], ref[th]
-        before = ((st.size[k] - rk) / rk) ** 2 + ((st.size[h] - rh) / rh) ** 2
+        before = ((st.size[k] - rk) / rk) ** 2 + ((st.size[h] - rh) / rh) ** 2  # each in its own tier's units
         after = ((union - rh) / rh) ** 2
         if not must and after > before and pp_u <= min(pp_k, _pp(st, h)):
             continue
@@ -189,15 +212,19 @@ def _islands(st: _State, caps: dict) -> None:
         new = max(sorted(by_tier), key=by_tier.get)
         pts = st.hull_pts[k]
         if diameters(np.array([shapely.multipoints(pts)]))[0] <= caps[new]:
+            st.size[k], st.area_size[k] = st.size_in(k, new)
             st.tier[k] = new
 
 
-def merge_grids(plan: Plan, cov: Coverage, inp: Inputs) -> Plan:
-    """Stage 6: fold small and sliver grids, re-tier islands, and refuse a plan that would still hold junk."""
+def merge_grids(plan: Plan, cov: Coverage, inp: Inputs, sizer=None) -> Plan:
+    """Fold small and sliver grids, re-tier islands, and refuse a plan that would still hold junk.
+
+    ``sizer`` (``sizes.Sizer``) converts sizes between tiers when a grid joins a neighbour of another tier.
+    """
     cfg = inp.config
     if plan.n_grids <= 1:
         return plan
-    st = _state(plan, cov)
+    st = _state(plan, cov, sizer)
     caps = {t: s.max_diameter_m for t, s in cfg.tiers.items()}
     high = {t: cfg.high_ratio(t) for t in cfg.tiers}
     if cfg.target_count is None:

@@ -122,7 +122,7 @@ def _internal_border(b: Borders, cut_lines: np.ndarray, inp: Inputs) -> dict:
         lon, lat = lonlat_of(shapely.line_interpolate_point(line, 0.5, normalized=True), inp.metric)
         cuts.append({"length_m": round(float(line.length), 1), "lon": round(lon, 6), "lat": round(lat, 6)})
     return {
-        "length_km": round(total / 2000.0, 3),  # each piece is counted from both grids
+        "length_km": round(total / 1000.0, 3),
         "within_15m_of_centerline": shares["centerline"] if total > 0 else 1.0,
         "on_community_border_only": shares["community_border"],
         "on_barrier_only": shares["barrier"],

@@ -279,7 +279,7 @@ def _split_to_unit(blocks: Blocks, groups: Groups, sizer: Sizer, sp: _Splitter, 
         for p in soft:
             s_p = measure(p)
             if s_p > LARGE_FACTOR * unit[i] and s_p > LARGE_MIN:
-                pieces += sp.equal(p, max(2, round(s_p / unit[i])), measure)
+                pieces += sp.equal(p, max(2, int(s_p / unit[i])), measure)
                 cut = True
             else:
                 pieces.append(p)
