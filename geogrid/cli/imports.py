@@ -100,3 +100,30 @@ def register(app: typer.Typer) -> None:
             crs=crs,
             encoding=encoding,
         )
+
+    @group.command("roads")
+    def roads(
+        file: Path = typer.Argument(..., help="OSM .pbf/.osm, Shapefile, GeoJSON, GeoPackage, GeoParquet"),
+        plan: str = typer.Option(..., "--plan", help="the plan these roads belong to (an imported plan, say)"),
+        class_field: str | None = typer.Option(None, "--class-field", help="road class field (else OSM highway)"),
+        raw: bool = typer.Option(False, "--raw", help="keep the lines as they are (no centreline cleaning)"),
+        crs: str | None = typer.Option(None, "--crs", help=CRS_HELP),
+        encoding: str | None = typer.Option(None, "--encoding", help=ENCODING_HELP),
+        as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    ) -> None:
+        """Store a road network for a plan (a layer of the web map; a draft's blocks are cut along it)."""
+        from geogrid.planner.errors import PlannerError
+        from geogrid.planner.roads import import_roads
+
+        try:
+            with session_scope() as session:
+                done = import_roads(session, file, plan, crs=crs, encoding=encoding, class_field=class_field, raw=raw)
+        except (ValueError, OSError, StoreError, PlannerError) as exc:
+            fail(f"{exc}; nothing was imported")
+        if as_json:
+            print_json(done.to_dict())
+            return
+        cleaned = "centrelines" if done.cleaned else "lines as given"
+        typer.echo(f"imported {done.edges} road edge(s) ({cleaned}) from {done.path} for plan {done.plan}")
+        if done.blocks is not None:
+            typer.echo(f"  draft {done.plan}: {done.blocks} block(s) for editing")

@@ -64,6 +64,9 @@ def register(app: typer.Typer) -> None:
                     saved = save_draft_plan(
                         session, result.grids, layer=layer, plan=plan, source=str(roads), report=result.report
                     )
+                    from geogrid.planner.roads import attach_roads  # the workbench shows and cuts along them
+
+                    attach_roads(session, saved, result.centerlines, source=str(roads))
                     typer.echo(f"saved draft plan {plan!r} (layer {layer!r}, id {getattr(saved, 'id', '?')})")
             except ValueError as exc:
                 fail(str(exc))

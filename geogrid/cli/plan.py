@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 
 from geogrid.cli.common import fail, print_json
 from geogrid.store.db import StoreError, session_scope
-from geogrid.store.plans import list_plans, publish_plan, retire
+from geogrid.store.plans import list_plans, retire
 from geogrid.validation import validate_plan
 
 SHOWN = 10
@@ -79,6 +79,14 @@ def print_report(r: dict) -> None:
     typer.echo(f"publish: {verdict}")
 
 
+def publish_with_note(name: str, note: str, force: bool) -> dict:
+    from geogrid.cli.workbench import cli_actor
+    from geogrid.planner.publish import publish_draft
+
+    with session_scope() as session:
+        return publish_draft(session, name, note, cli_actor(), force=force)
+
+
 def _guard(action):
     try:
         return action()
@@ -89,8 +97,11 @@ def _guard(action):
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(no_args_is_help=True, help="Validate, publish and list the plans of grid layers.")
+    from geogrid.cli.workbench import add_plan_commands
+
+    group = typer.Typer(no_args_is_help=True, help="Validate, copy, compare, publish and list plans.")
     app.add_typer(group, name="plan")
+    add_plan_commands(group)
 
     @group.command("validate")
     def validate(name: str, as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
@@ -105,17 +116,14 @@ def register(app: typer.Typer) -> None:
 
     @group.command("publish")
     def publish(
-        name: str, force: bool = typer.Option(False, "--force", help="publish despite overlaps or crossings")
+        name: str,
+        note: str = typer.Option(..., "--note", help="why: kept in the filing record (备案)"),
+        force: bool = typer.Option(False, "--force", help="publish despite overlaps or crossings"),
     ) -> None:
-        """Publish a plan, retiring the layer's current one, in one transaction."""
-        result = _guard(lambda: publish_plan(None, name, force=force))
-        if not result.changed:
-            typer.echo(f"plan {name} is already published (layer {result.layer}, version {result.version})")
-            return
-        retired = f"; retired {result.retired}" if result.retired else ""
-        typer.echo(f"published plan {result.plan} (layer {result.layer}, version {result.version}){retired}")
-        for warning in result.warnings:
-            typer.echo(f"  forced despite: {warning}")
+        """Publish a plan with a note, retiring the layer's current one and carrying assignments over by lineage."""
+        from geogrid.cli.workbench import print_publication
+
+        print_publication(_guard(lambda: publish_with_note(name, note, force)), name)
 
     @group.command("retire")
     def retire_cmd(name: str) -> None:
