@@ -43,9 +43,9 @@ _SELECT_BLOCKS = text(
     "AND ST_Area(ST_Intersection(b.geom, ST_GeomFromWKB(:g, 4490))) >= 0.5 * ST_Area(b.geom) ORDER BY b.id"
 )
 _BLOCKS_GEOJSON = text(
-    "SELECT json_build_object('type', 'Feature', 'id', b.id, 'geometry', ST_AsGeoJSON(b.geom, 7)::json, "
+    "SELECT json_build_object('type', 'Feature', 'id', b.id, 'geometry', ST_AsGeoJSON(b.geom, 7, 0)::json, "
     "'properties', json_build_object('id', b.id, 'grid_code', b.grid_code, 'area_m2', round(b.area_m2::numeric, 1), "
-    "'community_id', b.community_id, 'cases', b.cases)) FROM plan_block b WHERE b.plan_id = :p "
+    "'community_id', b.community_id, 'cases', b.cases))::text FROM plan_block b WHERE b.plan_id = :p "
     "AND b.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490) ORDER BY b.id LIMIT :n"
 )
 

@@ -21,13 +21,19 @@ from scipy.sparse.csgraph import connected_components
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geogrid.planner.geometry import polygons, to_metric
+from geogrid.planner.geometry import cut, polygons, to_metric
 from geogrid.planner.roads import BORDER_CLASSES
 
 MIN_BLOCK_M2 = 200.0
 """Faces below this are crumbs, never editing units of their own (where a same-grid neighbour exists)."""
 SLIVER_HALF_WIDTH_M = 4.0
 """Faces that vanish under an inward buffer of this are slivers (narrower than 8 m)."""
+SNAP_STEP_DEG = 1e-5
+"""Drawn lines are densified to ~1 m (in degrees) before snapping, so each stretch near a border is caught."""
+OVERSHOOT_DEG = 1e-9
+NOISE_M2 = 1.0
+"""Faces below this are floating-point noise between borders digitised apart (a community border a hair off a
+grid border): they join their grid's neighbouring block even across the community border."""
 
 _GRIDS = text("SELECT code, community_id, ST_AsBinary(geom) AS wkb FROM grid WHERE plan_id = :p ORDER BY code")
 _ROADS = text(
@@ -89,23 +95,33 @@ def faces_of(grids: np.ndarray, roads: np.ndarray, communities: np.ndarray) -> t
     return faces[owner >= 0], owner[owner >= 0]
 
 
-def merge_slivers(faces: np.ndarray, key: np.ndarray, metric: np.ndarray) -> np.ndarray:
-    """Label per face: slivers and crumbs take the label of the same-key neighbour they share most border with."""
-    n = len(faces)
+def merge_slivers(
+    owner: np.ndarray,
+    community: np.ndarray,
+    metric: np.ndarray,
+    min_area: float = MIN_BLOCK_M2,
+    half_width: float = SLIVER_HALF_WIDTH_M,
+) -> np.ndarray:
+    """Label per face (metric polygons): slivers (vanishing under an inward buffer of ``half_width``) and crumbs
+    (under ``min_area``) take the label of the neighbour in the same grid they share most border with — of the
+    same community, except for noise crumbs (< ``NOISE_M2``), which join whatever block of their grid they touch
+    most."""
+    n = len(metric)
     area = shapely.area(metric)
-    small = (area < MIN_BLOCK_M2) | shapely.is_empty(shapely.buffer(metric, -SLIVER_HALF_WIDTH_M, quad_segs=2))
-    rows, cols = [], []
+    small = (area < min_area) | shapely.is_empty(shapely.buffer(metric, -half_width, quad_segs=2))
+    rows, cols = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     idx = np.flatnonzero(small)
     if len(idx):
         a, b = shapely.STRtree(metric).query(metric[idx], predicate="intersects")
         a = idx[a]
-        ok = (a != b) & (key[a] == key[b])
-        a, b = a[ok], b[ok]
+        same_comm = community[a] == community[b]
+        ok = (a != b) & (owner[a] == owner[b]) & (same_comm | (area[a] < NOISE_M2))
+        a, b, same_comm = a[ok], b[ok], same_comm[ok]
         shared = shapely.length(shapely.intersection(shapely.boundary(metric[a]), shapely.boundary(metric[b])))
         ok = shared > 0
-        a, b, shared = a[ok], b[ok], shared[ok]
-        # the best neighbour of each small face: longest shared border (ties: the larger neighbour)
-        order = np.lexsort((-area[b], -shared, a))
+        a, b, shared, same_comm = a[ok], b[ok], shared[ok], same_comm[ok]
+        # the best neighbour of each small face: same community first, then the longest shared border
+        order = np.lexsort((-area[b], -shared, ~same_comm, a))
         a, b = a[order], b[order]
         first = np.unique(a, return_index=True)[1]
         rows, cols = a[first], b[first]
@@ -126,21 +142,65 @@ def build(session: Session, plan_id: int, network_id: int | None, srid: int) -> 
     comm_geoms = _wkb([c.wkb for c in comm])
     faces, owner = faces_of(grids, roads, comm_geoms)
     community = _lookup(shapely.point_on_surface(faces), comm_geoms)
-    key = owner * (len(comm) + 1) + community + 1  # same grid and same community
-    label = merge_slivers(faces, key, to_metric(faces, srid))
-    geoms, labels = [], []
-    for lab in np.unique(label):
+    metric = to_metric(faces, srid)
+    label = merge_slivers(owner, community, metric)
+    # each block takes grid and community from its largest face
+    order = np.lexsort((-shapely.area(metric), label))
+    largest = order[np.unique(label[order], return_index=True)[1]]
+    geoms, src = [], []
+    for lab, big in zip(np.unique(label), largest, strict=True):
         members = faces[label == lab]
         merged = members[0] if len(members) == 1 else shapely.union_all(members)
         for part in polygons(merged):
             geoms.append(part)
-            labels.append(lab)
+            src.append(big)
     geoms = np.asarray(geoms, dtype=object)
-    first = np.unique(label, return_index=True)[1]
-    src = first[np.searchsorted(np.unique(label), np.asarray(labels))]
+    src = np.asarray(src, dtype=np.int64)
     codes = np.array([rows[i].code for i in owner[src]], dtype=object)
     comm_ids = np.array([None if c < 0 else comm[c].id for c in community[src]], dtype=object)
     return BlockSet(geoms, codes, comm_ids, shapely.area(to_metric(geoms, srid)))
+
+
+def snap_to_border(lines, polygon, srid: int, snap_m: float):
+    """``lines`` with every stretch within ``snap_m`` of ``polygon``'s border moved onto that border and dropped:
+    what is left runs deeper inside and ends on the border. None when nothing is left.
+
+    Done in the store CRS (so points land on the border's own segments; only the distance test is metric). A
+    snapped end is pushed a hair (``OVERSHOOT_DEG``) past the border, so noding finds the crossing instead of
+    leaving the line dangling a rounding error short of it.
+    """
+    dense = shapely.segmentize(lines, SNAP_STEP_DEG)
+    coords, part = shapely.get_coordinates(shapely.get_parts(dense), return_index=True)
+    border = shapely.boundary(polygon)
+    near = shapely.distance(to_metric(shapely.points(coords), srid), to_metric(border, srid)) <= snap_m
+    at = shapely.line_locate_point(border, shapely.points(coords[near]))
+    coords[near] = shapely.get_coordinates(shapely.line_interpolate_point(border, at))
+    i, j = np.arange(len(coords) - 1), np.arange(1, len(coords))
+    keep = (part[i] == part[j]) & ~(near[i] & near[j])  # drop the stretches now lying on the border
+    if not keep.any():
+        return None
+    a, b = coords[i[keep]], coords[j[keep]]
+    step = b - a
+    unit = step / np.maximum(np.hypot(step[:, 0], step[:, 1]), 1e-15)[:, None]
+    a = np.where(near[i[keep]][:, None], a - unit * OVERSHOOT_DEG, a)
+    b = np.where(near[j[keep]][:, None], b + unit * OVERSHOOT_DEG, b)
+    return shapely.multilinestrings(shapely.linestrings(np.stack([a, b], axis=1)))
+
+
+def snapped_pieces(polygon, lines, srid: int, snap_m: float) -> list | None:
+    """``polygon`` cut by ``lines`` snapped to its border (``snap_to_border``); None when that leaves it whole.
+    Noise pieces (a hair between the snapped line and the border) rejoin their neighbour."""
+    snapped = snap_to_border(lines, polygon, srid, snap_m)
+    if snapped is None:
+        return None
+    pieces = np.asarray(cut(polygon, snapped), dtype=object)
+    if len(pieces) < 2:
+        return None
+    same = np.zeros(len(pieces), dtype=np.int64)
+    label = merge_slivers(same, same, to_metric(pieces, srid), min_area=NOISE_M2, half_width=0.05)
+    if len(np.unique(label)) < 2:
+        return None
+    return [shapely.union_all(pieces[label == lab]) for lab in np.unique(label)]
 
 
 def outside(geoms: np.ndarray, jurisdiction, srid: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from geogrid.planner.ops import OPS
 from geogrid.store.models import Plan
 
 _FEATURES = text(
-    "SELECT json_build_object('type', 'Feature', 'id', code, 'geometry', ST_AsGeoJSON(geom, 7)::json, "
+    "SELECT json_build_object('type', 'Feature', 'id', code, 'geometry', ST_AsGeoJSON(geom, 7, 0)::json, "
     "'properties', json_build_object('code', code, 'name', name, 'tier', tier, 'community_id', community_id, "
     "'area_m2', round(area_m2::numeric, 1), 'diameter_m', round(diameter_m::numeric, 1))) "
     "FROM grid WHERE plan_id = :p AND id = ANY(:ids) ORDER BY code"

@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from geogrid.partition.codes import grid_codes
 from geogrid.partition.errors import PartitionError
+from geogrid.planner import blocks as blk
 from geogrid.planner.errors import BadEdit, EditRefused
 from geogrid.planner.geometry import LINEAR, POLYGONAL, cut, parse_geojson, polygons, to_metric, to_store_crs
 from geogrid.planner.work import Work
@@ -62,14 +63,14 @@ def _codes_in_plan(draft) -> set[str]:
     return set(draft.session.execute(_CODES, {"p": draft.plan.id}).scalars())
 
 
-def _deep_cut(work: Work, block_id: int, lines, lines_metric) -> list | None:
-    """Pieces of a block cut by ``lines`` where they run deeper than SNAP_M inside it; None where they only graze."""
-    geom = work.blocks[block_id]["geom"]
-    inner = shapely.buffer(to_metric(geom, work.srid), -SNAP_M, quad_segs=2)
-    if inner.is_empty or not shapely.intersects(lines_metric, inner):
-        return None
-    pieces = cut(geom, lines)
-    return pieces if len(pieces) > 1 else None
+def _snap_cut(work: Work, block_id: int, lines) -> list | None:
+    """A block cut by ``lines`` where they run more than SNAP_M inside it (see ``blocks.snapped_pieces``)."""
+    return blk.snapped_pieces(work.blocks[block_id]["geom"], lines, work.srid, SNAP_M)
+
+
+def _inside_share(geom, shape) -> float:
+    """Share of ``geom``'s area inside ``shape`` (store CRS: a ratio, so degrees² do)."""
+    return float(shapely.area(shapely.intersection(geom, shape)) / shapely.area(geom))
 
 
 # --- move ---------------------------------------------------------------------------------------------------------
@@ -99,8 +100,8 @@ def _annex(draft, work: Work, shape, to: str, force: bool) -> list[int]:
         {"p": draft.plan.id, "g": shapely.to_wkb(shape)},
     ).scalars()
     covered = shapely.union_all(shapely.from_wkb([bytes(b) for b in near]))
-    rest = to_metric(shapely.difference(shape, covered), draft.srid)
-    rest = shapely.intersection(rest, shapely.buffer(shapely.buffer(rest, -SNAP_M), SNAP_M))
+    parts = polygons(to_metric(shapely.difference(shape, covered), draft.srid))
+    rest = shapely.union_all([p for p in parts if not shapely.buffer(p, -SNAP_M).is_empty])  # thinner: snapped
     if shapely.area(rest) <= 1.0:
         return []
     jur, _ = jurisdiction(draft.session, draft.plan.id, CRS.from_epsg(draft.srid))
@@ -131,18 +132,15 @@ def _move_geometry(draft, body: dict, force: bool) -> tuple[Work, dict]:
     touched = set(draft.session.execute(_BLOCKS_IN, {"p": draft.plan.id, "g": shapely.to_wkb(shape)}).scalars())
     work = Work(draft.session, draft.plan.id, draft.srid, touched | {to})
     outline = shapely.boundary(shape)
-    outline_m = to_metric(outline, draft.srid)
-    shape_m = to_metric(shape, draft.srid)
     moved, sources = 0, set()
     for k in [k for k, b in work.blocks.items() if b["grid_code"] != to and shapely.intersects(b["geom"], shape)]:
         source = work.blocks[k]["grid_code"]
-        pieces = _deep_cut(work, k, outline, outline_m)
+        pieces = _snap_cut(work, k, outline)
         if pieces is None:
-            metric = to_metric(work.blocks[k]["geom"], draft.srid)
-            take = [k] if shapely.area(shapely.intersection(metric, shape_m)) >= MAJORITY * shapely.area(metric) else []
+            take = [k] if _inside_share(work.blocks[k]["geom"], shape) >= MAJORITY else []
         else:
             new = work.cut(k, pieces)
-            take = [p for p in new if shape.contains(shapely.point_on_surface(work.blocks[p]["geom"]))]
+            take = [p for p in new if _inside_share(work.blocks[p]["geom"], shape) >= MAJORITY]
         work.move(take, to)
         moved += len(take)
         sources |= {source} if take else set()
@@ -207,9 +205,8 @@ def _sides(work: Work, code: str, line) -> list[list[int]]:
     faces = cut(work.grids_before[gid]["geom"], line)
     if len(faces) < 2:
         raise BadEdit("line", f"does not cross grid {code} from border to border")
-    line_m = to_metric(line, work.srid)
     for k in [k for k in work.blocks_of(code) if shapely.intersects(work.blocks[k]["geom"], line)]:
-        pieces = _deep_cut(work, k, line, line_m)
+        pieces = _snap_cut(work, k, line)
         if pieces is not None:
             work.cut(k, pieces)
     groups: dict[int, list[int]] = {}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from geogrid.metrics.size import diameter_m
 from geogrid.planner import blocks as blk
-from geogrid.planner.geometry import to_metric
+from geogrid.planner.geometry import polygons, to_metric
 from geogrid.planner.journal import Rows, read
 
 _GRID_IDS = text("SELECT id FROM grid WHERE plan_id = :p AND code = ANY(:codes)")
@@ -53,7 +53,7 @@ class Work:
     def cut(self, block_id: int, pieces: list) -> list[int]:
         """Replace a block by its pieces (same grid, community and side of the jurisdiction); returns their ids."""
         parent = self.blocks.pop(block_id)
-        geoms = np.asarray(pieces, dtype=object)
+        geoms = np.asarray([part for piece in pieces for part in polygons(piece)], dtype=object)
         ids = blk.new_ids(self.session, "plan_block", len(geoms))
         area = shapely.area(to_metric(geoms, self.srid))
         cases = blk.case_counts(self.session, geoms)
