@@ -193,7 +193,11 @@ def publish(
     force = body.get("force", False)
     if not isinstance(force, bool):
         raise InvalidInput("force: true or false", [{"field": "force", "reason": "must be a boolean"}])
-    return run(lambda: publish_draft(session, name, body.get("note"), actor(caller), force=force))
+    try:
+        return run(lambda: publish_draft(session, name, body.get("note"), actor(caller), force=force))
+    except Conflict as exc:  # the store's message speaks to the command line
+        exc.message = exc.message.replace("--force", '"force": true')
+        raise
 
 
 @router.get("/{name}/history", summary="Filing records and the edit journal of a plan")

@@ -120,8 +120,9 @@ def merge_slivers(
         shared = shapely.length(shapely.intersection(shapely.boundary(metric[a]), shapely.boundary(metric[b])))
         ok = shared > 0
         a, b, shared, same_comm = a[ok], b[ok], shared[ok], same_comm[ok]
-        # the best neighbour of each small face: same community first, then the longest shared border
-        order = np.lexsort((-area[b], -shared, ~same_comm, a))
+        # the best neighbour of each small face: a face that is not small itself (else two crumbs pair up and stay
+        # a crumb), of the same community, sharing the longest border
+        order = np.lexsort((-area[b], -shared, ~same_comm, small[b], a))
         a, b = a[order], b[order]
         first = np.unique(a, return_index=True)[1]
         rows, cols = a[first], b[first]

@@ -71,32 +71,34 @@ def _same(row: dict) -> bool:
 
 
 def classify(rows: list[dict], a_rows: list, b_rows: list) -> dict:
-    """Grids added, removed, reshaped, recoded, unchanged (and attribute changes of unchanged ones)."""
+    """Grids added, removed, reshaped, recoded, unchanged (and attribute changes of unchanged ones).
+
+    Twins first: an old and a new grid holding the same land both ways are ``unchanged`` when their codes agree,
+    ``recoded`` otherwise (a renumbering may give an old code to other land). The other grids are compared by code.
+    """
     old = {r.code: r for r in a_rows}
     new = {r.code: r for r in b_rows}
-    pair = {(r["from_code"], r["to_code"]): r for r in rows}
+    twins = [(r["from_code"], r["to_code"]) for r in rows if _same(r)]
     out = {"added": [], "removed": [], "reshaped": [], "recoded": [], "unchanged": [], "attributes": []}
-    for code in sorted(old.keys() & new.keys()):
-        r = pair.get((code, code))
-        if r is not None and _same(r):
-            out["unchanged"].append(code)
-            changes = {k: [getattr(old[code], k), getattr(new[code], k)] for k in ("name", "tier")}
-            changes = {k: v for k, v in changes.items() if v[0] != v[1]}
-            if changes:
-                out["attributes"].append({"code": code, **changes})
-        else:
-            kept = r["share_of_from"] if r else 0.0
-            out["reshaped"].append({"code": code, "kept_share": kept, "kept_m2": r["shared_area_m2"] if r else 0.0})
-    gone = sorted(old.keys() - new.keys())
-    born = set(new.keys() - old.keys())
-    for code in gone:
-        twin = next((r for r in rows if r["from_code"] == code and r["to_code"] in born and _same(r)), None)
-        if twin is not None:
-            out["recoded"].append({"from": code, "to": twin["to_code"]})
-            born.discard(twin["to_code"])
-        else:
-            out["removed"].append(code)
-    out["added"] = sorted(born)
+    for a, b in sorted(twins):
+        if a != b:
+            out["recoded"].append({"from": a, "to": b})
+            continue
+        out["unchanged"].append(a)
+        changes = {k: [getattr(old[a], k), getattr(new[a], k)] for k in ("name", "tier")}
+        changes = {k: v for k, v in changes.items() if v[0] != v[1]}
+        if changes:
+            out["attributes"].append({"code": a, **changes})
+    rest_old = old.keys() - {a for a, _ in twins}
+    rest_new = new.keys() - {b for _, b in twins}
+    kept = {r["from_code"]: r for r in rows if r["from_code"] == r["to_code"]}
+    for code in sorted(rest_old & rest_new):
+        r = kept.get(code)
+        out["reshaped"].append(
+            {"code": code, "kept_share": r["share_of_from"] if r else 0.0, "kept_m2": r["shared_area_m2"] if r else 0.0}
+        )
+    out["removed"] = sorted(rest_old - rest_new)
+    out["added"] = sorted(rest_new - rest_old)
     return out
 
 

@@ -41,7 +41,7 @@ def get_plan(session: Session, name: str, *, lock: bool = False) -> Plan:
     query = select(Plan).where(Plan.name == name)
     plan = session.scalar(query.with_for_update() if lock else query)
     if plan is None:
-        raise PlanMissing(name)
+        raise PlanMissing(name, session.scalars(select(Plan.name).order_by(Plan.name).limit(20)).all())
     return plan
 
 

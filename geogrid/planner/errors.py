@@ -22,8 +22,9 @@ class BadEdit(PlannerError):
 class PlanMissing(PlannerError):
     """No plan by that name: 404."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"unknown plan {name!r}", [{"field": "name", "reason": "not found"}])
+    def __init__(self, name: str, known: list[str] | tuple = ()) -> None:
+        listed = f"; plans in the store: {', '.join(known) or '(none)'}"
+        super().__init__(f"unknown plan {name!r}{listed}", [{"field": "name", "reason": "not found"}])
 
 
 class EditRefused(PlannerError):

@@ -77,7 +77,7 @@ def publish_draft(session: Session, name: str, note, actor: Actor, force: bool =
     try:
         result = publish_plan(session, name, force=force)
     except PublishRefused as exc:
-        raise EditRefused(str(exc).replace("--force", '"force": true'), field="force") from None
+        raise EditRefused(str(exc), field="force") from None
     people = [(p["id"], p["to_code"]) for p in effect["people"] if p["fate"] == "carried"]
     units = [(u["id"], u["to_code"]) for u in effect["units"] if u["fate"] == "carried"]
     merged = _move_codes(session, "grid_assignment", people, ("person_id", "role"))

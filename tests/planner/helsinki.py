@@ -5,7 +5,7 @@ Why this plan: Finnish city blocks are official, numbered planning units (``ref`
 name, e.g. 35 Hamsteri) mapped by OSM contributors; widened to the street middles (a Voronoi partition of the block
 outlines, clipped to the area the blocks span) they tile the ground like unit grids (单元网格) of about 1 ha, with
 borders near — not on — the real street centrelines. The extract has no administrative boundaries, so the
-jurisdiction (one district and one community) is the outline of that area. Roads come from the same PBF.
+jurisdiction (one district, street and community) is the outline of that area. Roads come from the same PBF.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def _voronoi_cells(blocks: gpd.GeoDataFrame, area) -> np.ndarray:
 class HelsinkiPlan:
     grids: gpd.GeoDataFrame
     district: gpd.GeoDataFrame
+    street: gpd.GeoDataFrame
     community: gpd.GeoDataFrame
 
 
@@ -96,18 +97,24 @@ def helsinki_plan() -> HelsinkiPlan:
         geometry=cells,
         crs=METRIC,
     ).to_crs(4326)
-    district = gpd.GeoDataFrame({"code": ["FI091001"], "name": ["Helsinki kantakaupunki"]}, geometry=[area], crs=METRIC)
-    community = gpd.GeoDataFrame(
-        {"code": ["FI091001001"], "name": ["Kamppi–Kluuvi"], "parent_code": ["FI091001"]}, geometry=[area], crs=METRIC
+
+    def admin(code: str, name: str, parent: str | None) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame({"code": [code], "name": [name], "parent_code": [parent]}, geometry=[area], crs=METRIC)
+
+    return HelsinkiPlan(
+        grids,
+        admin("FI091", "Helsinki", None).drop(columns="parent_code").to_crs(4326),
+        admin("FI091001", "Eteläinen suurpiiri", "FI091").to_crs(4326),
+        admin("FI091001001", "Kamppi–Kluuvi", "FI091001").to_crs(4326),
     )
-    return HelsinkiPlan(grids, district.to_crs(4326), community.to_crs(4326))
 
 
 def write_plan(directory: Path) -> dict[str, Path]:
-    """The grids, district and community as GeoJSON files (what ``geogrid import`` reads)."""
+    """The grids and admin areas as GeoJSON files (what ``geogrid import`` reads), and the roads' PBF."""
     plan = helsinki_plan()
     paths = {}
-    for name, frame in (("grids", plan.grids), ("district", plan.district), ("community", plan.community)):
+    layers = {"grids": plan.grids, "district": plan.district, "street": plan.street, "community": plan.community}
+    for name, frame in layers.items():
         path = directory / f"helsinki_{name}.geojson"
         frame.to_file(path, driver="GeoJSON")
         paths[name] = path
