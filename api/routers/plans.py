@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.auth import ANONYMOUS, Caller, current_caller, require_roles
 from api.db import get_session
 from api.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from api.routers.ogc import maps_state
 from geogrid.maps.tiles import valid_tile
 from geogrid.planner import diff as plan_diff
 from geogrid.planner import edits, tiles
@@ -41,6 +42,12 @@ _SELECT_BLOCKS = text(
     "SELECT b.id, b.grid_code FROM plan_block b WHERE b.plan_id = :p "
     "AND ST_Intersects(b.geom, ST_GeomFromWKB(:g, 4490)) "
     "AND ST_Area(ST_Intersection(b.geom, ST_GeomFromWKB(:g, 4490))) >= 0.5 * ST_Area(b.geom) ORDER BY b.id"
+)
+_GRID_LIST = text(
+    "SELECT g.code, g.name, g.tier, round(g.area_m2::numeric, 1)::float8 AS area_m2, c.code AS community_code, "
+    "c.name AS community_name, round(ST_X(p)::numeric, 7)::float8 AS lon, round(ST_Y(p)::numeric, 7)::float8 AS lat "
+    "FROM grid g LEFT JOIN admin_area c ON c.id = g.community_id CROSS JOIN LATERAL ST_PointOnSurface(g.geom) p "
+    "WHERE g.plan_id = :p ORDER BY g.code"
 )
 _BLOCKS_GEOJSON = text(
     "SELECT json_build_object('type', 'Feature', 'id', b.id, 'geometry', ST_AsGeoJSON(b.geom, 7, 0)::json, "
@@ -76,8 +83,18 @@ def plans(
     return {"plans": [p for p in list_plans(session, layer) if planner or p["status"] != "draft"]}
 
 
+@router.get("/{name}/grids", summary="The plan's grids without geometry: code, name, tier, area, a label point")
+def grids(name: str = NAME, caller: Caller = Depends(current_caller), session: Session = Depends(get_session)) -> dict:
+    plan = run(lambda: get_plan(session, name))
+    if plan.status == "draft":
+        _planner_only(caller)
+    rows = session.execute(_GRID_LIST, {"p": plan.id}).mappings().all()
+    return {"plan": name, "status": plan.status, "grids": [dict(r) for r in rows]}
+
+
 @router.post("/{name}/copy", status_code=201, summary="A new draft from any plan (published or not)")
 def copy(
+    request: Request,
     name: str = NAME,
     body: dict = Body(..., examples=[{"name": "街道网格-2027-草案"}]),
     caller: Caller = PLANNER,
@@ -85,6 +102,7 @@ def copy(
 ) -> dict:
     draft = run(lambda: copy_plan(session, name, body.get("name"), actor(caller)))
     blocks = session.execute(text("SELECT count(*) FROM plan_block WHERE plan_id = :p"), {"p": draft.id}).scalar()
+    maps_state(request).catalog(session, refresh=True)  # this worker lists the draft at once; others within the TTL
     head = {"version": draft.version, "status": draft.status, "copied_from": name, "blocks": blocks}
     return head | run(lambda: edits.checks(session, draft.name, actor(caller)))
 
@@ -205,14 +223,16 @@ def plan_history(name: str = NAME, caller: Caller = PLANNER, session: Session = 
     return run(lambda: history(session, name))
 
 
+def _planner_only(caller: Caller) -> None:
+    if caller.is_public:
+        raise NotAuthenticated("drafts need a planner's API key", [{"field": "X-API-Key", "reason": "missing"}])
+    require_roles("planner")(caller)
+
+
 def _tile_plan(session: Session, name: str, caller: Caller, layer: str):
     plan = run(lambda: get_plan(session, name))
     if plan.status == "draft" or layer == "blocks":
-        if caller.is_public:
-            raise NotAuthenticated(
-                "draft layers need a planner's API key", [{"field": "X-API-Key", "reason": "missing"}]
-            )
-        require_roles("planner")(caller)
+        _planner_only(caller)
     return plan
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -181,24 +182,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(map_store: MapStore, tmp_path: Path) -> Iterator[str]:
-    """uvicorn on a free loopback port against the test store; yields its base URL."""
+@contextmanager
+def uvicorn_server(url: str, tmp_path: Path) -> Iterator[str]:
+    """uvicorn on a free loopback port against the store at ``url``; yields its base URL."""
     port = free_port()
-    env = {**os.environ, "GEOGRID_DATABASE_URL": map_store.url}
+    env = {**os.environ, "GEOGRID_DATABASE_URL": url}
     log = (tmp_path / "uvicorn.log").open("w")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--no-access-log"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -224,3 +216,10 @@ def live_server(map_store: MapStore, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def live_server(map_store: MapStore, tmp_path: Path) -> Iterator[str]:
+    """uvicorn on a free loopback port against the test store; yields its base URL."""
+    with uvicorn_server(map_store.url, tmp_path) as base:
+        yield base
