@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -38,6 +36,8 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from intake_bench import free_port, start_api  # noqa: E402  (bench/ is on the path when run as a script)
 
 from geogrid.config import PartitionConfig  # noqa: E402
 from geogrid.partition import partition  # noqa: E402
@@ -93,26 +93,6 @@ def build(url: str, tmp: Path) -> str:
     with session_scope(url) as s:
         copy_plan(s, PLAN, DRAFT, ("bench", None))
     return key
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_api(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "GEOGRID_DATABASE_URL": url}
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd + ["--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("uvicorn did not come up")
 
 
 class Timer:
@@ -207,13 +187,11 @@ def main() -> None:
     init_store(url)
     proc = None
     try:
-        import tempfile
-
         with tempfile.TemporaryDirectory() as tmp:
             key = build(url, Path(tmp))
         tg = targets(url)
         port = args.port or free_port()
-        proc = start_api(url, port)
+        proc = start_api(url, port, workers=1, media=str(Path(tempfile.gettempdir()) / "geogrid-bench-media"))
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, timeout=60) as client:
             timer = Timer(client)
             rounds(Timer(client), tg, 1)  # warm-up: connections, caches, first transformer builds
