@@ -6,7 +6,7 @@ from its blocks is the grid. Faces that are slivers (a road running a few metres
 or crumbs are merged into the neighbour of the same grid and community they share most border with. A plan
 without roads gets one block per grid and community: a geometry move then cuts them (see ``edits``).
 
-Blocks carry what the live checks add up without geometry: metric area, community, whether they lie outside the
+Blocks carry what the live checks add up without geometry: metric area, community, the area outside the
 jurisdiction, and the cases reported inside (the workload).
 """
 
@@ -46,9 +46,9 @@ _COMMUNITIES = text(
 )
 _CASES = text("SELECT lon, lat FROM case_report WHERE geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)")
 _INSERT = text(
-    "INSERT INTO plan_block (id, plan_id, grid_code, community_id, outside, area_m2, cases, geom) "
+    "INSERT INTO plan_block (id, plan_id, grid_code, community_id, outside_m2, area_m2, cases, geom) "
     "SELECT u.id, :p, u.code, u.comm, u.outside, u.area, u.cases, ST_GeomFromWKB(u.wkb, 4490) "
-    "FROM unnest(CAST(:id AS bigint[]), CAST(:code AS text[]), CAST(:comm AS int[]), CAST(:outside AS bool[]), "
+    "FROM unnest(CAST(:id AS bigint[]), CAST(:code AS text[]), CAST(:comm AS int[]), CAST(:outside AS float8[]), "
     "CAST(:area AS float8[]), CAST(:cases AS int[]), CAST(:wkb AS bytea[])) "
     "AS u(id, code, comm, outside, area, cases, wkb)"
 )
@@ -204,11 +204,16 @@ def snapped_pieces(polygon, lines, srid: int, snap_m: float) -> list | None:
     return [shapely.union_all(pieces[label == lab]) for lab in np.unique(label)]
 
 
-def outside(geoms: np.ndarray, jurisdiction, srid: int) -> np.ndarray:
-    """Whether each block lies outside the jurisdiction (metric polygon; None = unknown → False)."""
+def outside_m2(geoms: np.ndarray, jurisdiction, srid: int) -> np.ndarray:
+    """Area (m²) of each block outside the jurisdiction (a metric polygon; None = unknown → 0)."""
+    out = np.zeros(len(geoms))
     if jurisdiction is None or len(geoms) == 0:
-        return np.zeros(len(geoms), dtype=bool)
-    return ~shapely.contains(jurisdiction, shapely.point_on_surface(to_metric(geoms, srid)))
+        return out
+    metric = to_metric(np.asarray(geoms, dtype=object), srid)
+    shapely.prepare(jurisdiction)
+    edge = ~shapely.contains(jurisdiction, metric)  # only blocks not wholly inside need an overlay
+    out[edge] = shapely.area(shapely.difference(metric[edge], jurisdiction))
+    return out
 
 
 def case_counts(session: Session, geoms: np.ndarray) -> np.ndarray:
@@ -236,7 +241,7 @@ def new_ids(session: Session, table: str, n: int) -> list[int]:
     )
 
 
-def store(session: Session, plan_id: int, blocks: BlockSet, outside_flags: np.ndarray, cases: np.ndarray) -> int:
+def store(session: Session, plan_id: int, blocks: BlockSet, outside: np.ndarray, cases: np.ndarray) -> int:
     """Replace ``plan_id``'s blocks with ``blocks``; returns how many."""
     session.execute(text("DELETE FROM plan_block WHERE plan_id = :p"), {"p": plan_id})
     ids = new_ids(session, "plan_block", len(blocks.geoms))
@@ -247,7 +252,7 @@ def store(session: Session, plan_id: int, blocks: BlockSet, outside_flags: np.nd
             "id": ids,
             "code": [str(c) for c in blocks.code],
             "comm": [None if c is None else int(c) for c in blocks.community],
-            "outside": [bool(o) for o in outside_flags],
+            "outside": [float(o) for o in outside],
             "area": [float(a) for a in blocks.area],
             "cases": [int(c) for c in cases],
             "wkb": [bytes(b) for b in shapely.to_wkb(blocks.geoms)],

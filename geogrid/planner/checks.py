@@ -3,8 +3,8 @@
 What each part costs and how it is kept:
 
 - per grid (area, diameter against its tier's cap, parts, area outside its community, area outside the
-  jurisdiction, cases): one SQL aggregate over ``grid`` and ``plan_block`` — blocks carry their community, an
-  outside flag and their case count, so none of this needs geometry;
+  jurisdiction, cases): one SQL aggregate over ``grid`` and ``plan_block`` — blocks carry their community, their
+  area outside the jurisdiction and their case count, so none of this needs geometry;
 - overlaps between grids: kept in ``plan_workbench.checks`` and recomputed only for the grids an edit reshaped,
   against their neighbours;
 - coverage and gaps: kept, and recomputed (one union of the plan) only when an edit changed the land the plan
@@ -40,7 +40,7 @@ SELECT g.id, g.code, g.name, g.tier, g.community_id, g.area_m2, g.diameter_m, ST
 FROM grid g LEFT JOIN LATERAL (
     SELECT sum(k.area_m2) FILTER (WHERE g.community_id IS NOT NULL
                                     AND k.community_id IS DISTINCT FROM g.community_id) AS crossing,
-           sum(k.area_m2) FILTER (WHERE k.outside) AS outside, sum(k.cases) AS cases
+           sum(k.outside_m2) AS outside, sum(k.cases) AS cases
     FROM plan_block k WHERE k.plan_id = g.plan_id AND k.grid_code = g.code) b ON true
 WHERE g.plan_id = :p {where}
 ORDER BY g.code

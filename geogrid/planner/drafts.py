@@ -58,7 +58,8 @@ def prepare(session: Session, plan: Plan, wb: PlanWorkbench) -> int:
     srid = plan_srid(session, plan.id)
     built = blk.build(session, plan.id, wb.road_network_id, srid)
     jur, _ = jurisdiction(session, plan.id, CRS.from_epsg(srid))
-    n = blk.store(session, plan.id, built, blk.outside(built.geoms, jur, srid), blk.case_counts(session, built.geoms))
+    outside = blk.outside_m2(built.geoms, jur, srid)
+    n = blk.store(session, plan.id, built, outside, blk.case_counts(session, built.geoms))
     wb.metric_srid = srid
     wb.checks = initial_state(session, plan.id, srid)
     session.flush()

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 GRID_ATTRS = ("code", "local_code", "name", "tier", "community_id", "area_m2", "diameter_m")
-BLOCK_ATTRS = ("grid_code", "community_id", "outside", "area_m2", "cases")
+BLOCK_ATTRS = ("grid_code", "community_id", "outside_m2", "area_m2", "cases")
 
 
 @dataclass
@@ -41,7 +41,7 @@ _READ = {
         "FROM grid WHERE plan_id = :p AND id = ANY(:ids)"
     ),
     "block": text(
-        "SELECT id, grid_code, community_id, outside, area_m2, cases, ST_AsBinary(geom) AS wkb "
+        "SELECT id, grid_code, community_id, outside_m2, area_m2, cases, ST_AsBinary(geom) AS wkb "
         "FROM plan_block WHERE plan_id = :p AND id = ANY(:ids)"
     ),
 }
@@ -53,8 +53,8 @@ _INSERT = {
         "ST_Multi(ST_GeomFromWKB(decode(r->>'wkb', 'hex'), 4490)) FROM jsonb_array_elements(CAST(:rows AS jsonb)) r"
     ),
     "block": text(
-        "INSERT INTO plan_block (id, plan_id, grid_code, community_id, outside, area_m2, cases, geom) "
-        "SELECT (r->>'id')::bigint, :p, r->>'grid_code', (r->>'community_id')::int, (r->>'outside')::bool, "
+        "INSERT INTO plan_block (id, plan_id, grid_code, community_id, outside_m2, area_m2, cases, geom) "
+        "SELECT (r->>'id')::bigint, :p, r->>'grid_code', (r->>'community_id')::int, (r->>'outside_m2')::float8, "
         "(r->>'area_m2')::float8, (r->>'cases')::int, ST_GeomFromWKB(decode(r->>'wkb', 'hex'), 4490) "
         "FROM jsonb_array_elements(CAST(:rows AS jsonb)) r"
     ),
@@ -69,7 +69,7 @@ _UPDATE = {
     ),
     "block": text(
         "UPDATE plan_block b SET grid_code = r->>'grid_code', community_id = (r->>'community_id')::int, "
-        "outside = (r->>'outside')::bool, area_m2 = (r->>'area_m2')::float8, cases = (r->>'cases')::int, "
+        "outside_m2 = (r->>'outside_m2')::float8, area_m2 = (r->>'area_m2')::float8, cases = (r->>'cases')::int, "
         "geom = coalesce(ST_GeomFromWKB(decode(r->>'wkb', 'hex'), 4490), b.geom) "
         "FROM jsonb_array_elements(CAST(:rows AS jsonb)) r WHERE b.plan_id = :p AND b.id = (r->>'id')::bigint"
     ),

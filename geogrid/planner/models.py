@@ -63,7 +63,7 @@ class PlanBlock(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), nullable=False)
     grid_code: Mapped[str | None] = mapped_column(String(32))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("admin_area.id", ondelete="SET NULL"))
-    outside: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    outside_m2: Mapped[float] = mapped_column(Float, nullable=False, server_default="0")
     area_m2: Mapped[float] = mapped_column(Float, nullable=False)
     cases: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     geom = mapped_column(Geometry("POLYGON", srid=STORE_SRID, spatial_index=False), nullable=False)

@@ -19,7 +19,6 @@ import re
 
 import numpy as np
 import shapely
-from pyproj import CRS
 from sqlalchemy import text
 
 from geogrid.partition.codes import grid_codes
@@ -29,7 +28,6 @@ from geogrid.planner.errors import BadEdit, EditRefused
 from geogrid.planner.geometry import LINEAR, POLYGONAL, cut, parse_geojson, polygons, to_metric, to_store_crs
 from geogrid.planner.work import Work
 from geogrid.store.models import TIERS
-from geogrid.validation.report import jurisdiction
 
 SNAP_M = 15.0
 """A drawn line or outline within this of a block border follows that border (DOMAIN: borders on centrelines)."""
@@ -104,7 +102,7 @@ def _annex(draft, work: Work, shape, to: str, force: bool) -> list[int]:
     rest = shapely.union_all([p for p in parts if not shapely.buffer(p, -SNAP_M).is_empty])  # thinner: snapped
     if shapely.area(rest) <= 1.0:
         return []
-    jur, _ = jurisdiction(draft.session, draft.plan.id, CRS.from_epsg(draft.srid))
+    jur = work.jurisdiction()
     inside = shapely.Polygon() if jur is None else shapely.intersection(rest, jur)
     beyond_ = rest if jur is None else shapely.difference(rest, jur)
     if shapely.area(beyond_) > 1.0 and not force:
@@ -116,13 +114,13 @@ def _annex(draft, work: Work, shape, to: str, force: bool) -> list[int]:
             field="geometry",
         )
     added = []
-    for part, out in [(p, False) for p in polygons(inside)] + [(p, True) for p in polygons(beyond_) if force]:
+    for part in polygons(inside) + (polygons(beyond_) if force else []):
         if part.area <= 1.0:
             continue
         geom = to_store_crs(part, draft.srid)
         pt = shapely.to_wkb(shapely.point_on_surface(geom))
         community = draft.session.execute(_COMMUNITY_AT, {"pt": pt}).scalar()
-        added.append(work.add_block(geom, to, community, out))
+        added.append(work.add_block(geom, to, community))
     return added
 
 

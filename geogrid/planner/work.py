@@ -11,6 +11,7 @@ import copy
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from geogrid.metrics.size import diameter_m
 from geogrid.planner import blocks as blk
 from geogrid.planner.geometry import polygons, to_metric
 from geogrid.planner.journal import Rows, read
+from geogrid.validation.report import jurisdiction
 
 _GRID_IDS = text("SELECT id FROM grid WHERE plan_id = :p AND code = ANY(:codes)")
 _BLOCK_IDS = text("SELECT id FROM plan_block WHERE plan_id = :p AND grid_code = ANY(:codes)")
@@ -57,15 +59,27 @@ class Work:
         ids = blk.new_ids(self.session, "plan_block", len(geoms))
         area = shapely.area(to_metric(geoms, self.srid))
         cases = blk.case_counts(self.session, geoms)
-        for k, g, a, c in zip(ids, geoms, area, cases, strict=True):
-            self.blocks[k] = {**parent, "geom": g, "area_m2": float(a), "cases": int(c)}
+        outside = self.outside_m2(geoms) if parent["outside_m2"] > 0 else np.zeros(len(geoms))
+        for k, g, a, c, o in zip(ids, geoms, area, cases, outside, strict=True):
+            self.blocks[k] = {**parent, "geom": g, "area_m2": float(a), "cases": int(c), "outside_m2": float(o)}
         return ids
 
-    def add_block(self, geom, code: str, community_id: int | None, outside: bool) -> int:
+    def jurisdiction(self):
+        """The jurisdiction as a metric polygon (None when no admin area is loaded), read once per edit."""
+        if not hasattr(self, "_jurisdiction"):
+            self._jurisdiction = jurisdiction(self.session, self.plan_id, CRS.from_epsg(self.srid))[0]
+        return self._jurisdiction
+
+    def outside_m2(self, geoms) -> np.ndarray:
+        return blk.outside_m2(np.asarray(geoms, dtype=object), self.jurisdiction(), self.srid)
+
+    def add_block(self, geom, code: str, community_id: int | None) -> int:
+        """A new block of grid ``code`` (land no grid covered before)."""
         k = blk.new_ids(self.session, "plan_block", 1)[0]
         area = float(shapely.area(to_metric(geom, self.srid)))
         cases = int(blk.case_counts(self.session, np.asarray([geom], dtype=object))[0])
-        self.blocks[k] = {"grid_code": code, "community_id": community_id, "outside": outside, "area_m2": area}
+        outside = float(self.outside_m2([geom])[0])
+        self.blocks[k] = {"grid_code": code, "community_id": community_id, "outside_m2": outside, "area_m2": area}
         self.blocks[k] |= {"cases": cases, "geom": geom}
         return k
 

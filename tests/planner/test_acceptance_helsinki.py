@@ -14,6 +14,7 @@ import shapely
 from sqlalchemy import text
 
 from geogrid.store.db import session_scope
+from geogrid.validation import build_report, find_plan
 from tests.planner.conftest import auth, responsible, seed_case, staff
 from tests.planner.helsinki import write_plan
 from tests.store.conftest import ok
@@ -80,6 +81,11 @@ def test_real_plan_copy_edit_diff_impact_publish(helsinki: Helsinki, client) -> 
     assert first["blocks"] > len(h.grids) and first["checks"]["overlaps"]["count"] == 0
     coverage = first["checks"]["coverage"]["ratio"]
     assert coverage > 0.999
+    with session_scope(h.url) as s:  # on real data too, the live checks agree with validation
+        v = build_report(s, find_plan(s, DRAFT))["summary"]
+    c = first["checks"]
+    assert (c["gaps"]["count"], c["overlaps"]["count"]) == (v["gaps"], v["overlaps"])
+    assert (c["crossings"]["count"], c["outside_jurisdiction"]["count"]) == (v["crossings"], v["outside_jurisdiction"])
 
     # --- seed what publishing affects: cases, people, units on the published plan's codes
     with session_scope(h.url) as s:

@@ -71,7 +71,7 @@ def upgrade() -> None:
         sa.Column("grid_code", sa.String(32), comment="the grid the block belongs to"),
         sa.Column("community_id", sa.Integer(), sa.ForeignKey("admin_area.id", ondelete="SET NULL")),
         sa.Column(
-            "outside", sa.Boolean(), nullable=False, server_default=sa.text("false"), comment="outside the jurisdiction"
+            "outside_m2", sa.Float(), nullable=False, server_default="0", comment="area outside the jurisdiction"
         ),
         sa.Column("area_m2", sa.Float(), nullable=False),
         sa.Column("cases", sa.Integer(), nullable=False, server_default="0", comment="reported cases inside"),
