@@ -1,14 +1,14 @@
 """The edit operations: each reads its parameters, checks them and changes a ``Work`` (blocks and grid attributes).
 
-- ``move``: blocks (by id) or the land inside a GeoJSON geometry go to grid ``to``. A geometry takes whole blocks
-  where its outline runs within ``SNAP_M`` of their borders (road centrelines, grid and community borders) and
-  more than half of the block lies inside; elsewhere it cuts the blocks along its outline. Land inside the outline
-  that no grid covers is added to ``to`` where the outline reaches more than ``SNAP_M`` beyond the grids: a gap
-  inside the jurisdiction is filled, land outside it is refused (unless ``force``).
+- ``move``: blocks (by id) or the land inside a GeoJSON polygon go to grid ``to``. The outline is snapped to block
+  borders (road centrelines, grid and community borders) wherever it runs within ``SNAP_M`` of them; where it runs
+  deeper inside a block it cuts the block, and each block or piece goes with the side holding most of it. Land
+  inside the outline that no grid covers is added to ``to`` where it is wider than 2 × ``SNAP_M``: a gap inside the
+  jurisdiction is filled, land outside it is refused (unless ``force``).
 - ``merge``: the blocks of ``codes[1:]`` join ``codes[0]``, which keeps its code, name and tier.
-- ``split``: ``code`` is divided along ``line``. Blocks the line crosses more than ``SNAP_M`` inside their borders
-  are cut along it; the others go whole to the side holding most of them. The largest part keeps the code; the
-  others get the next free codes of the community (or ``codes``).
+- ``split``: ``code`` is divided along ``line``, snapped the same way: near block borders the new border follows
+  them, through the middle of a block it follows the line. The largest part keeps the code; the others get the next
+  free codes of the community (or ``codes``).
 - ``recode``: codes renumbered west→east, north→south inside each community (DB11/T 2157-2023).
 - ``set``: a grid's tier and/or name.
 """
@@ -21,8 +21,8 @@ import numpy as np
 import shapely
 from sqlalchemy import text
 
+from geogrid.partition import PartitionError
 from geogrid.partition.codes import grid_codes
-from geogrid.partition.errors import PartitionError
 from geogrid.planner import blocks as blk
 from geogrid.planner.errors import BadEdit, EditRefused
 from geogrid.planner.geometry import LINEAR, POLYGONAL, cut, parse_geojson, polygons, to_metric, to_store_crs
