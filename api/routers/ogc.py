@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Annotated
 from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import text
@@ -48,9 +49,10 @@ from api.settings import DatabaseSettings
 from geogrid.maps.catalog import Collection, ordered, visible
 from geogrid.maps.features import SUPPORTED_CRS, count_matched, fetch_item, fetch_items, queryables_of
 from geogrid.maps.features import Query as ItemsQuery
-from geogrid.maps.filters import queryables_schema
+from geogrid.maps.filters import ADMIN_QUERYABLES, FILTER_LANGS, GRID_QUERYABLES, queryables_schema
 from geogrid.maps.state import MapState
 
+CollectionId = Annotated[str, Path(alias="collectionId", description="a collection id, e.g. grids.<layer>")]
 router = APIRouter(tags=["ogc-features"])
 MATCH_COUNT_CAP = 10_000
 """A filtered ``numberMatched`` is counted up to this many features, and left out beyond."""
@@ -138,9 +140,9 @@ def collections(
     return _page(request, output_format(request), "collections.html", "Collections 图层", doc)
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get("/collections/{collectionId}", summary="One collection")
 def collection(
-    collection_id: str,
+    collection_id: CollectionId,
     request: Request,
     session: Session = Depends(get_session),
     caller: Caller = Depends(current_caller),
@@ -150,9 +152,9 @@ def collection(
     return _page(request, output_format(request), "collection.html", c.title, collection_doc(request, c))
 
 
-@router.get("/collections/{collection_id}/queryables", summary="What the collection's features can be filtered on")
+@router.get("/collections/{collectionId}/queryables", summary="What the collection's features can be filtered on")
 def queryables(
-    collection_id: str,
+    collection_id: CollectionId,
     request: Request,
     session: Session = Depends(get_session),
     caller: Caller = Depends(current_caller),
@@ -197,32 +199,38 @@ def number_matched(session: Session, c: Collection, query: ItemsQuery, returned:
     return count_matched(session, c, query, MATCH_COUNT_CAP)
 
 
+def _param(name: str, description: str, enum: list[str] | None = None) -> dict:
+    schema: dict = {"type": "string"}
+    if enum:
+        schema["enum"] = enum
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
 ITEMS_PARAMETERS = [
-    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text_}
-    for name, text_ in [
-        ("bbox", "minx,miny,maxx,maxy in bbox-crs (default CRS84)"),
-        ("bbox-crs", "CRS of bbox: CRS84 (default), EPSG:4326 or EPSG:4490 (lat-first)"),
-        ("limit", f"page size (1–{MAX_LIMIT}; default {DEFAULT_LIMIT}; larger values are reduced)"),
-        ("offset", "features to skip"),
-        ("properties", "comma-separated property names to return"),
-        ("datetime", "instant or interval (RFC 3339) the plan must be valid in"),
-        ("crs", "output CRS: CRS84 (default), EPSG:4326 or EPSG:4490"),
-        ("filter", "CQL2 filter, e.g. tier='A' AND S_INTERSECTS(geometry, POINT(106.70 26.57))"),
-        ("filter-lang", "cql2-text (default) or cql2-json"),
-        ("filter-crs", "CRS of the filter's geometries (default CRS84)"),
-        ("f", "json (default) or html"),
-        ("tier", "a queryable (see /queryables): equality filter, e.g. tier=A; every queryable works this way"),
-    ]
+    _param("bbox", "minx,miny,maxx,maxy in bbox-crs (default CRS84)"),
+    _param("bbox-crs", "CRS of bbox: CRS84 (default), EPSG:4326 or EPSG:4490 (lat-first)"),
+    _param("limit", f"page size (1–{MAX_LIMIT}; default {DEFAULT_LIMIT}; larger values are reduced)"),
+    _param("offset", "features to skip"),
+    _param("properties", "comma-separated property names to return"),
+    _param("datetime", "instant or interval (RFC 3339) the plan must be valid in"),
+    _param("crs", "output CRS: CRS84 (default), EPSG:4326 or EPSG:4490"),
+    _param("filter", "CQL2 filter, e.g. tier='A' AND S_INTERSECTS(geometry, POINT(106.70 26.57))"),
+    _param("filter-lang", "cql2-text (default) or cql2-json; cql-text is the draft name", list(FILTER_LANGS)),
+    _param("filter-crs", "CRS of the filter's geometries (default CRS84)"),
+    _param("f", "json (default) or html", ["json", "html"]),
+    # Simple property filters (Part 3 queryables-query-parameters): every queryable, as listed by /queryables.
+    *[_param(name, f"{q.title}: equality filter") for name, q in {**ADMIN_QUERYABLES, **GRID_QUERYABLES}.items()],
 ]
+"""Declared for the OpenAPI document: clients such as GDAL read which properties the server filters on from it."""
 
 
 @router.get(
-    "/collections/{collection_id}/items",
+    "/collections/{collectionId}/items",
     summary="Features, filtered and paged",
     openapi_extra={"parameters": ITEMS_PARAMETERS},
 )
 async def items(
-    collection_id: str,
+    collection_id: CollectionId,
     request: Request,
     x_api_key: str | None = Header(default=None),
     authorization: str | None = Header(default=None),
@@ -251,9 +259,9 @@ async def items(
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs}>"})
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature by id (its code)")
+@router.get("/collections/{collectionId}/items/{feature_id}", summary="One feature by id (its code)")
 def item(
-    collection_id: str,
+    collection_id: CollectionId,
     feature_id: str,
     request: Request,
     session: Session = Depends(get_session),

@@ -24,7 +24,8 @@ from geogrid import STORE_SRID
 
 GEOMETRY = "geometry"
 """The spatial queryable: the feature's geometry (CQL2 ``S_INTERSECTS(geometry, …)``)."""
-FILTER_LANGS = ("cql2-text", "cql2-json")
+FILTER_LANGS = ("cql2-text", "cql2-json", "cql-text")
+"""``cql-text`` is the draft name of cql2-text that GDAL's OAPIF driver (≤ 3.8) sends; read as CQL2 text."""
 
 
 @dataclass(frozen=True)
@@ -136,9 +137,9 @@ def parse_filter(text: str, lang: str | None) -> ast.Node:
     """CQL2 text (default) or JSON into pygeofilter's syntax tree; a syntax error names where it is."""
     lang = (lang or "cql2-text").lower()
     if lang not in FILTER_LANGS:
-        raise FilterError("filter-lang", f"{lang!r} is not supported; use {' or '.join(FILTER_LANGS)}")
+        raise FilterError("filter-lang", f"{lang!r} is not supported; use {' or '.join(FILTER_LANGS[:2])}")
     try:
-        if lang == "cql2-text":
+        if lang != "cql2-json":
             from pygeofilter.parsers.cql2_text import parse
 
             return parse(text)

@@ -57,6 +57,15 @@ SELECT :x0 AS tx, :y0 AS ty, ST_AsMVT(q, :layer, {extent}, 'geom') AS mvt FROM (
 """
 
 
+def tile_fields(collection: Collection) -> dict[str, str]:
+    """The properties every feature of the collection's tile layer carries, with their TileJSON types."""
+    if collection.kind == "grids":
+        names = ("code", "name", "tier", "community_code", "community_name")
+    else:
+        names = ("code", "name", "level")
+    return dict.fromkeys(names, "String")
+
+
 def tile_span(z: int) -> float:
     """Width of one tile at zoom ``z`` in Web Mercator metres."""
     return 2 * WEB_MERCATOR_HALF / (1 << z)
