@@ -29,7 +29,7 @@ WHERE g.plan_id = :source AND g.geom && ST_Transform(ST_MakeEnvelope(:bx0, :by0,
 # Non-draft plans: geometry already in Web Mercator (geogrid.maps.projected), so the filter is a plain index scan.
 _PROJECTED_SOURCE = """
 SELECT t.code, t.name, t.tier, t.community_code, t.community_name, {geom} AS g3857
-FROM tile_grid t
+FROM internal.tile_grid t
 WHERE t.plan_id = :source AND t.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 3857)
 """
 _ADMIN_SOURCE = """
