@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from geogrid.cli.common import fail
+from geogrid.cli.common import check_writable, fail
 
 
 def register(app: typer.Typer) -> None:
@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         from geogrid.partition.output import write_gpkg, write_map, write_report
         from geogrid.roads import read_roads
 
+        for path, option in ((out, "--out"), (report, "--report"), (map_png, "--map")):
+            check_writable(path, option)
         try:
             cfg = load_config(config) if config else PartitionConfig()
             road_gdf = read_roads(roads, crs=crs, encoding=encoding, class_field=class_field)
