@@ -102,6 +102,19 @@ def find_collection(request: Request, session: Session, cid: str, caller: Caller
     return admit(maps_state(request).collection(session, cid), cid, caller)
 
 
+def visible_collection(
+    collection_id: CollectionId,
+    request: Request,
+    session: Session = Depends(get_session),
+    caller: Caller = Depends(current_caller),
+) -> Collection:
+    """Dependency: the collection named in the path, if the caller may see it (404, 401 or 403 otherwise)."""
+    return find_collection(request, session, collection_id, caller)
+
+
+VisibleCollection = Annotated[Collection, Depends(visible_collection)]
+
+
 # --- OGC API routes ----------------------------------------------------------------------------------------
 def _page(request: Request, fmt: str, template: str, title: str, doc: dict, media_type: str = JSON, **extra):
     """The document as JSON, or its HTML page."""
@@ -142,25 +155,20 @@ def collections(
 
 @router.get("/collections/{collectionId}", summary="One collection")
 def collection(
-    collection_id: CollectionId,
+    c: VisibleCollection,
     request: Request,
-    session: Session = Depends(get_session),
-    caller: Caller = Depends(current_caller),
 ) -> Response:
     check_known(request, {"f"})
-    c = find_collection(request, session, collection_id, caller)
     return _page(request, output_format(request), "collection.html", c.title, collection_doc(request, c))
 
 
 @router.get("/collections/{collectionId}/queryables", summary="What the collection's features can be filtered on")
 def queryables(
-    collection_id: CollectionId,
+    c: VisibleCollection,
     request: Request,
     session: Session = Depends(get_session),
-    caller: Caller = Depends(current_caller),
 ) -> Response:
     check_known(request, {"f"})
-    c = find_collection(request, session, collection_id, caller)
     self_url = f"{base_url(request)}/collections/{c.id}/queryables"
     doc = queryables_schema(queryables_of(c), c.title, self_url)
     return _page(request, output_format(request), "queryables.html", f"{c.id}: queryables", doc, SCHEMA_JSON)
@@ -261,21 +269,17 @@ async def items(
 
 @router.get("/collections/{collectionId}/items/{feature_id}", summary="One feature by id (its code)")
 def item(
-    collection_id: CollectionId,
+    c: VisibleCollection,
     feature_id: str,
     request: Request,
     session: Session = Depends(get_session),
-    caller: Caller = Depends(current_caller),
 ) -> Response:
     check_known(request, {"f", "crs"})
-    c = find_collection(request, session, collection_id, caller)
     out_crs = crs_param(request.query_params.get("crs"), "crs")
     fmt = output_format(request)
     found = fetch_item(session, c, feature_id, out_crs)
     if found is None:
-        raise NotFound(
-            f"no feature {feature_id!r} in {collection_id!r}", [{"field": "featureId", "reason": "not found"}]
-        )
+        raise NotFound(f"no feature {feature_id!r} in {c.id!r}", [{"field": "featureId", "reason": "not found"}])
     base = base_url(request)
     here = f"{base}/collections/{c.id}/items/{quote(feature_id, safe='')}"
     links = [

@@ -11,19 +11,17 @@ The tileset's ``item`` link is a template with the OGC variable names in our ord
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
-from api.auth import Caller, current_caller
 from api.db import get_session
 from api.errors import NotFound
 from api.ogc.documents import JSON, MVT, OGC_REL, base_url
 from api.ogc.params import bad, check_known, output_format
 from api.routers import tiles
-from api.routers.ogc import CollectionId, find_collection, maps_state
+from api.routers.ogc import CollectionId, VisibleCollection, maps_state
 from geogrid.maps.catalog import Collection
 from geogrid.maps.features import CRS84
 from geogrid.maps.tiles import tile_fields
@@ -104,13 +102,10 @@ def _summary(request: Request, c: Collection, tms_id: str) -> dict:
 
 @router.get("/collections/{collectionId}/tiles", summary="The collection's vector tilesets")
 def tilesets(
-    collection_id: CollectionId,
+    c: VisibleCollection,
     request: Request,
-    session: Session = Depends(get_session),
-    caller: Caller = Depends(current_caller),
 ) -> Response:
     _json_only(request)
-    c = find_collection(request, session, collection_id, caller)
     here = f"{base_url(request)}/collections/{c.id}/tiles"
     return _json(
         {
@@ -122,14 +117,11 @@ def tilesets(
 
 @router.get("/collections/{collectionId}/tiles/{tms_id}", summary="Tileset metadata (OGC 2D Tileset Metadata)")
 def tileset(
-    collection_id: CollectionId,
+    c: VisibleCollection,
     tms_id: str,
     request: Request,
-    session: Session = Depends(get_session),
-    caller: Caller = Depends(current_caller),
 ) -> Response:
     _json_only(request)
-    c = find_collection(request, session, collection_id, caller)
     tms = _tms(tms_id)
     doc = _summary(request, c, tms_id)
     here = f"{base_url(request)}/collections/{c.id}/tiles/{tms_id}"
@@ -154,13 +146,10 @@ def tileset(
 
 @router.get("/collections/{collectionId}/tiles/WebMercatorQuad/tilejson.json", summary="TileJSON 3.0")
 def tilejson(
-    collection_id: CollectionId,
+    c: VisibleCollection,
     request: Request,
-    session: Session = Depends(get_session),
-    caller: Caller = Depends(current_caller),
 ) -> Response:
     _json_only(request)
-    c = find_collection(request, session, collection_id, caller)
     template = f"{base_url(request)}/collections/{c.id}/tiles/{WEB_MERCATOR}/{{z}}/{{x}}/{{y}}"
     return _json(tiles.tilejson_doc(c, template))
 
