@@ -16,14 +16,18 @@ from geogrid.store.db import session_scope
 
 
 def register(app: typer.Typer) -> None:
-    cases = typer.Typer(no_args_is_help=True, help="Reported cases (案件).")
-    calendar = typer.Typer(no_args_is_help=True, help="The working calendar (holidays, make-up workdays).")
+    cases = typer.Typer(no_args_is_help=True, help="Reported cases. 案件。")
+    calendar = typer.Typer(
+        no_args_is_help=True, help="The working calendar (holidays, make-up workdays). 工作日历（节假日、调休上班日）。"
+    )
     app.add_typer(cases, name="cases")
     app.add_typer(calendar, name="calendar")
 
     @cases.command("escalate")
     def escalate() -> None:
-        """Flag overdue cases and escalate them community → street → district; prints a JSON summary."""
+        """Flag overdue cases and escalate them community → street → district; prints a JSON summary.
+        标记超期案件并逐级督办（社区→街道→区）。
+        """
         from geogrid.cases.escalation import escalate_overdue
 
         try:
@@ -35,9 +39,11 @@ def register(app: typer.Typer) -> None:
 
     @calendar.command("import")
     def import_(
-        path: Path = typer.Argument(..., help="YAML (holidays and workdays lists) or CSV (date,workday,name)"),
+        path: Path = typer.Argument(
+            ..., help="YAML (holidays and workdays lists) or CSV (date,workday,name). YAML（节假日与调休清单）或 CSV"
+        ),
     ) -> None:
-        """Upsert public holidays and make-up workdays from FILE."""
+        """Upsert public holidays and make-up workdays from FILE. 从文件导入节假日与调休上班日。"""
         from geogrid.cases.calendar import import_days, read_calendar_file
 
         try:

@@ -106,7 +106,7 @@ def add_plan_commands(group: typer.Typer) -> None:
 
     @group.command("copy")
     def copy_cmd(source: str, name: str) -> None:
-        """Copy any plan into a new draft (next version of its layer) with its road network."""
+        """Copy any plan into a new draft (next version of its layer) with its road network. 复制方案为新草案。"""
         from geogrid.planner.drafts import copy_plan
 
         draft = _run(lambda s: copy_plan(s, source, name, cli_actor()))
@@ -116,10 +116,12 @@ def add_plan_commands(group: typer.Typer) -> None:
     def diff_cmd(
         a: str,
         b: str,
-        as_json: bool = typer.Option(False, "--json", help="print the whole diff as JSON"),
-        csv: Path | None = typer.Option(None, "--csv", help="write the lineage rows to this CSV file"),
+        as_json: bool = typer.Option(False, "--json", help="print the whole diff as JSON / 以 JSON 输出"),
+        csv: Path | None = typer.Option(None, "--csv", help="write the lineage rows to this CSV file / 沿袭表 CSV"),
     ) -> None:
-        """Grids added, removed, reshaped, recoded and unchanged from plan A to plan B, and the lineage."""
+        """Grids added, removed, reshaped, recoded and unchanged from plan A to plan B, and the lineage.
+        对比两个方案：新增、删除、调整、改码、未变的网格及沿袭关系。
+        """
         from geogrid.planner.diff import diff, lineage_csv
 
         d = _run(lambda s: diff(s, a, b))
@@ -128,16 +130,22 @@ def add_plan_commands(group: typer.Typer) -> None:
         print_json(d) if as_json else _print_diff(d)
 
     @group.command("impact")
-    def impact_cmd(name: str, as_json: bool = typer.Option(False, "--json", help="print as JSON")) -> None:
-        """What publishing NAME changes: open cases, people and unit assignments, routing entries."""
+    def impact_cmd(
+        name: str, as_json: bool = typer.Option(False, "--json", help="print as JSON / 以 JSON 输出")
+    ) -> None:
+        """What publishing NAME changes: open cases, people and unit assignments, routing entries.
+        发布影响：在办案件、人员与单位、路由规则。
+        """
         from geogrid.planner.impact import impact
 
         r = _run(lambda s: impact(s, name))
         print_json(r) if as_json else _print_impact(r)
 
     @group.command("history")
-    def history_cmd(name: str, as_json: bool = typer.Option(False, "--json", help="print as JSON")) -> None:
-        """Filing records (who, when, note, diff summary) and the edit journal of a plan."""
+    def history_cmd(
+        name: str, as_json: bool = typer.Option(False, "--json", help="print as JSON / 以 JSON 输出")
+    ) -> None:
+        """Filing records (who, when, note, diff summary) and the edit journal of a plan. 备案记录与编辑记录。"""
         from geogrid.planner.publish import history
 
         h = _run(lambda s: history(s, name))

@@ -16,9 +16,9 @@ from matplotlib.image import imread
 
 from geogrid.crs import wgs84_to_gcj02
 from geogrid.store.db import session_scope
-from tests.maps.conftest import ROOT, uvicorn_server
 from tests.maps.test_browser import chromium
 from tests.planner.conftest import EAST, PUBLISHED, WEST, build_checkerboard, lonlat, seed_case
+from tests.serving import ROOT, uvicorn_server
 
 SCRIPT = Path(__file__).with_name("workbench_e2e.mjs")
 DRAFT = "棋盘-草案"
@@ -63,7 +63,7 @@ def test_workbench_in_a_real_browser(store_url: str, tmp_path: Path) -> None:
         case = seed_case(s, *lonlat(500_150, 3_380_250), f"{WEST}001")
     shots = Path(os.environ.get("GEOGRID_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
-    with uvicorn_server(store_url, tmp_path) as base:
+    with uvicorn_server(store_url, tmp_path / "uvicorn.log") as base:
         plan = _plan(base, board.planner_key, shots)
         run = subprocess.run(
             ["node", str(SCRIPT), json.dumps(plan)], capture_output=True, text=True, timeout=300, cwd=ROOT
