@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import shapely
 from sqlalchemy import text
 
@@ -326,3 +328,52 @@ def test_lasso_selects_blocks_mostly_inside(board, client) -> None:
     x1, y1 = lonlat(500_600, 3_380_400)
     listed = client.get(f"/v1/plans/{DRAFT}/blocks?bbox={x0},{y0},{x1},{y1}", headers=auth(board.planner_key))
     assert listed.status_code == 200 and len(listed.json()["features"]) == 24
+
+
+def test_road_and_block_tiles_and_the_plan_list(board, client) -> None:
+    import mapbox_vector_tile
+
+    copy(client, board)
+    lon, lat = lonlat(500_150, 3_380_250)  # the tile holding west 001's south-east block
+    z = 16
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    roads = client.get(f"/v1/plans/{PUBLISHED}/tiles/roads/{z}/{x}/{y}.mvt")  # a published plan's roads are public
+    assert roads.status_code == 200 and roads.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    layer = mapbox_vector_tile.decode(roads.content)["roads"]
+    assert len(layer["features"]) >= 3 and {f["properties"]["road_class"] for f in layer["features"]} <= {1, 2, 3}
+    assert client.get(f"/v1/plans/{DRAFT}/tiles/roads/{z}/{x}/{y}.mvt").status_code == 401
+    blocks = client.get(f"/v1/plans/{DRAFT}/tiles/blocks/{z}/{x}/{y}.mvt", headers=auth(board.planner_key))
+    ids = {f["properties"]["id"] for f in mapbox_vector_tile.decode(blocks.content)["blocks"]["features"]}
+    with session_scope(board.url) as s:
+        assert block_at(s, DRAFT, 500_150, 3_380_250) in ids
+    assert client.get(f"/v1/plans/{DRAFT}/tiles/blocks/{z}/{x}/{y}.mvt").status_code == 401
+    assert client.get(f"/v1/plans/{DRAFT}/tiles/streets/{z}/{x}/{y}.mvt").status_code == 404
+    listed = client.get("/v1/plans", headers=auth(board.planner_key)).json()["plans"]
+    assert {p["name"] for p in listed} == {PUBLISHED, DRAFT}
+    assert {p["name"] for p in client.get("/v1/plans").json()["plans"]} == {PUBLISHED}  # drafts for planners only
+    grids = client.get(f"/v1/plans/{PUBLISHED}/grids").json()["grids"]
+    assert len(grids) == 6 and all(-180 < g["lon"] < 180 and g["community_code"] for g in grids)
+    assert client.get(f"/v1/plans/{DRAFT}/grids").status_code == 401
+
+
+def test_an_imported_draft_is_prepared_on_its_first_edit(board, client) -> None:
+    import geopandas as gpd
+
+    from geogrid.store.plans import save_draft_plan
+    from tests.planner.conftest import GK, GRID_CELLS
+
+    with session_scope(board.url) as s:
+        frame = gpd.GeoDataFrame(
+            {"code": list(GRID_CELLS), "community_code": [c[:12] for c in GRID_CELLS]},
+            geometry=[grid_square(c) for c in GRID_CELLS],
+            crs=GK,
+        )
+        save_draft_plan(s, frame, layer="unit", plan="导入草案")  # as `geogrid import grids` stores one: no roads
+    answer = edit(client, board, {"op": "merge", "codes": [f"{WEST}001", f"{WEST}002"]}, plan="导入草案")
+    assert answer["removed"] == [f"{WEST}002"] and abs(area(answer, f"{WEST}001") - 80_000) < 0.5
+    with session_scope(board.url) as s:
+        n = s.execute(
+            text("SELECT count(*) FROM plan_block b JOIN plan p ON p.id = b.plan_id WHERE p.name = '导入草案'")
+        ).scalar()
+    assert n == 6  # no roads: one block per grid (the two merged keep theirs)
