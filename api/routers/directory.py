@@ -384,6 +384,8 @@ def _limit(r: TimeLimit) -> dict[str, Any]:
         "value": r.value,
         "unit": r.unit,
         "working": r.working,
+        "exempt_from_cap": r.exempt_from_cap,
+        "exempt_reason": r.exempt_reason,
     }
 
 
@@ -470,7 +472,10 @@ def upsert_limit(
     session: Session = Depends(get_session),
     _: Caller = WRITE,
 ) -> Response:
-    """Create or replace a limit: ``{"category", "urgency", "value", "unit", "working"}``."""
+    """Create or replace a limit: ``{"category", "urgency", "value", "unit", "working"}``.
+
+    Over 5 working days needs ``"exempt_from_cap": true`` and an ``exempt_reason`` (seeds/001), else 422.
+    """
     lim = _parse(parse_limit, payload)
     row = session.scalar(
         select(TimeLimit).where(
@@ -481,6 +486,7 @@ def upsert_limit(
         row = TimeLimit(kind=lim.kind, code=lim.code, urgency=lim.urgency)
         session.add(row)
     row.value, row.unit, row.working = lim.value, lim.unit, lim.working
+    row.exempt_from_cap, row.exempt_reason = lim.exempt_from_cap, lim.exempt_reason
     _commit(session, request)
     return Response(_json(_limit(row)).body, status_code=201, media_type="application/json")
 

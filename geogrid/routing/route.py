@@ -141,7 +141,8 @@ def route_with(
     }
     lim = find_limit(stored_limits(session), cat, urgency) or find_limit(default_limits(), cat, urgency)
     if lim is not None:
-        time_limit = {"value": lim.value, "unit": lim.unit, "working": lim.working, "source": lim.source}
+        time_limit = {"value": lim.value, "unit": lim.unit, "working": lim.working, "source": lim.source,
+                      "exempt_from_cap": lim.exempt_from_cap}  # fmt: skip
     else:
         days = LEVEL_DEFAULT_LIMITS[level if basis == "territory" and level else "owner"]
         time_limit = {"value": days, "unit": "days", "working": True, "source": "level default"}
