@@ -1,0 +1,40 @@
+"""Open311 extension: ``POST /open311/v2/requests/{id}/satisfaction.json`` (form: ``api_key``, ``satisfaction``
+1–5, optional ``comment``). GeoReport v2 has no rating call; this one follows its conventions (form body, the
+reporter's ``api_key``, errors as ``[{"code", "description"}]``) and shares the rule of ``/v1/cases/{id}/satisfaction``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+
+from api.auth import Caller
+from api.db import get_session
+from api.errors import Forbidden, InvalidInput, NotAuthenticated
+from api.routers.case_supervision import rate_case
+from api.routers.open311 import REPORTER_ROLES, Open311Route
+from geogrid.store.accounts import account_for_key
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+
+
+@router.post("/requests/{request_id}/satisfaction.json", summary="Open311 extension: the reporter's rating 1–5")
+async def post_satisfaction(request_id: str, request: Request, session: Session = Depends(get_session)) -> list[dict]:
+    form = await request.form(max_files=0, max_fields=16)
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    key = fields.get("api_key") or request.headers.get("x-api-key")
+    if not key:
+        raise NotAuthenticated("api_key is required", [{"field": "api_key", "reason": "missing"}])
+    account = await run_in_threadpool(account_for_key, session, key)
+    if account is None:
+        raise NotAuthenticated("api_key is not valid", [{"field": "api_key", "reason": "not recognised"}])
+    if account.role not in REPORTER_ROLES:
+        raise Forbidden(f"role {account.role!r} may not rate requests")
+    value = fields.get("satisfaction", "")
+    if not request_id.isdigit() or not value.strip().isdigit():
+        field = "service_request_id" if not request_id.isdigit() else "satisfaction"
+        raise InvalidInput(f"{field} must be an integer", [{"field": field, "reason": "not an integer"}])
+    caller = Caller(account.id, account.name, account.role, account.unit_id)
+    answer = await run_in_threadpool(rate_case, session, int(request_id), caller, int(value), fields.get("comment"))
+    return [{"service_request_id": request_id, "satisfaction": answer["satisfaction"]}]
