@@ -41,9 +41,9 @@ def post_route(body: RouteRequest, request: Request, session: Session = Depends(
         result = route_with(
             session, locate_index(request), body.lon, body.lat, body.crs, body.category, body.urgency, body.layer
         )
+        answer = refine_route(session, result.to_dict(), result.lon, result.lat)  # duty rules, time-limit cap
     except PointError as exc:
         raise invalid(exc.field, exc.reason) from None
-        answer = refine_route(session, result.to_dict(), result.lon, result.lat)  # duty rules, time-limit cap
     except SQLAlchemyError as exc:
         raise unavailable(exc) from None
     return _json(answer)
