@@ -22,6 +22,7 @@ from api.errors import Conflict, InvalidInput, NotFound
 from api.routers.locate import _json, invalid, locate_index
 from geogrid.routing.catalogue import CatalogueError, import_catalogue, parse_limit, parse_rule, read_catalogue_text
 from geogrid.routing.models import GridResponsibility, RoutingRule, TimeLimit
+from geogrid.staffing import StaffingError, StaffingSettings, check_assignment
 from geogrid.store.models import AdminArea, GridAssignment, GridLayer, Person, Unit
 
 router = APIRouter(prefix="/v1", tags=["directory"])
@@ -319,6 +320,12 @@ def create_assignment(
 ) -> Response:
     layer_id = _layer_id(session, body.layer)
     _check_fk(session, Person, body.person_id, "person_id")
+    try:
+        check_assignment(session, layer_id, body.grid_code, body.role, StaffingSettings.from_env())
+    except StaffingError as exc:
+        raise (Conflict if exc.conflict else InvalidInput)(
+            str(exc), [{"field": exc.field, "reason": exc.reason}]
+        ) from None
     row = GridAssignment(layer_id=layer_id, grid_code=body.grid_code, person_id=body.person_id, role=body.role)
     session.add(row)
     _commit(session, request)
