@@ -106,6 +106,8 @@ def _ratio(num: int, den: int) -> float | None:
 
 
 def _labels(session: Session, group: str, keys: set[str]) -> dict[str, dict]:
+    if group not in ("community", "street", "unit"):
+        return {}
     ids = [int(k) for k in keys if k is not None]
     if group in ("community", "street") and ids:
         rows = session.execute(select(AdminArea.id, AdminArea.code, AdminArea.name).where(AdminArea.id.in_(ids)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ def handle_on_the_spot(
     after: Sequence[media.Photo],
     idempotency_key: str | None = None,
     settings: CaseSettings | None = None,
+    now: datetime | None = None,
 ) -> IntakeResult:
     """Report and close in one transaction (the caller commits); a retry with the same key returns the same case."""
     if actor.role not in ("collector", "admin"):
@@ -37,13 +39,14 @@ def handle_on_the_spot(
     if not after:
         raise IntakeError("photos_after", "at least one photo after handling is needed")
     report = replace(report, channel="collector")
-    result = submit_report(session, report, actor, idempotency_key=idempotency_key, photos=before, settings=settings)
+    result = submit_report(
+        session, report, actor, idempotency_key=idempotency_key, photos=before, settings=settings, now=now
+    )
     if not result.created:
         if not result.case.on_spot:  # the key named an ordinary report
             raise KeyReused(result.case.id)
         return result
-    event = apply(
-        session, result.case, "close_on_spot", actor, params={"photos_before": len(before), "photos_after": len(after)}
-    )
+    counts = {"photos_before": len(before), "photos_after": len(after)}
+    event = apply(session, result.case, "close_on_spot", actor, at=now, params=counts)
     attach_photos(session, result.case.id, after, "after", event.id, settings)
     return result
