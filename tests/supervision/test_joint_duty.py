@@ -3,8 +3,16 @@ units each with their own feedback, all through the API against PostGIS."""
 
 from __future__ import annotations
 
-from shapely.geometry import box, mapping
+import json
 
+from shapely.geometry import box, mapping
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from geogrid.cli import app
+from geogrid.crs import wgs84_to_gcj02
+from geogrid.store.db import session_scope
+from geogrid.supervision.models import DutySite
 from tests.cases.conftest import h
 from tests.supervision.helpers import account, act, ok, report
 
@@ -87,3 +95,33 @@ def test_site_rules_override_the_grid_and_owners_keep_components(client, city, k
     sites = ok(client.get("/v1/sites?kind=hospital"))
     assert [f["properties"]["code"] for f in sites["features"]] == ["h-1"]
     assert sites["features"][0]["geometry"]["type"] == "MultiPolygon"  # the point became a 30 m disc
+
+
+def test_sites_import_from_a_gcj02_file_by_the_cli(city, tmp_path):
+    gx, gy = wgs84_to_gcj02(city.west[0], city.west[1])
+    path = tmp_path / "parks.geojson"
+    features = [{"type": "Feature", "properties": {"编码": "p-1", "名称": "江滩公园", "类型": "park"},
+                 "geometry": {"type": "Point", "coordinates": [float(gx), float(gy)]}}]  # fmt: skip
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
+    result = CliRunner().invoke(app, ["sites", "import", str(path), "--crs", "gcj02", "--radius-m", "20"])
+    assert result.exit_code == 0, result.output
+    with session_scope(city.url) as session:
+        covers = func.ST_Covers(DutySite.geom, func.ST_SetSRID(func.ST_MakePoint(*city.west), 4490))
+        assert session.scalar(select(DutySite.name).where(covers)) == "江滩公园"  # GCJ-02 undone: on the spot
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": "x"},
+                        "geometry": {"type": "Point", "coordinates": [1, 2]},
+                    }
+                ],
+            }
+        )
+    )
+    result = CliRunner().invoke(app, ["sites", "import", str(bad)])
+    assert result.exit_code != 0 and "name" in result.output
