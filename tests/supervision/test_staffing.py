@@ -51,3 +51,9 @@ def test_assignments_follow_the_rules_and_the_report_lists_every_grid(client, ci
     assert result.exit_code == 1
     assert "420102001002002: no 网格长; 0 member(s), fewer than 2" in result.stdout
     assert "4 grids, 3 with problems, 1 orphan assignments" in result.stdout
+
+
+def test_the_map_has_a_separate_supervision_overlay(client):
+    script = client.get("/map/supervision.js")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "v1/patrols" in script.text and "v1/staffing?format=geojson" in script.text

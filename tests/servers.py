@@ -1,4 +1,4 @@
-"""Processes the supervision tests start and stop themselves: the API under uvicorn, the notify worker."""
+"""Processes tests start and stop themselves: the API under uvicorn, the notify worker (never left running)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 FAST_NOTIFY = {  # retry quickly so a test sees the whole life of a delivery in seconds
     "GEOGRID_NOTIFY_POLL_S": "0.2",
     "GEOGRID_NOTIFY_BACKOFF_BASE_S": "0.2",
