@@ -169,8 +169,8 @@ def get_request(request_id: str, session: Session = Depends(get_session)) -> lis
     return _views(session, [case])
 
 
-@router.post("/requests.json", status_code=201, summary="Open311: create a service request")
-async def create_request(request: Request, session: Session = Depends(get_session)) -> JSONResponse:
+async def reporter_form(request: Request, session: Session, what: str) -> tuple[dict[str, str], Caller]:
+    """The form fields and the reporting account named by ``api_key`` (or ``X-API-Key``), checked for its role."""
     form = await request.form(max_files=0, max_fields=64)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     key = fields.get("api_key") or request.headers.get("x-api-key")
@@ -180,7 +180,13 @@ async def create_request(request: Request, session: Session = Depends(get_sessio
     if account is None:
         raise NotAuthenticated("api_key is not valid", [{"field": "api_key", "reason": "not recognised"}])
     if account.role not in REPORTER_ROLES:
-        raise Forbidden(f"role {account.role!r} may not submit requests")
+        raise Forbidden(f"role {account.role!r} may not {what}")
+    return fields, Caller(account.id, account.name, account.role, account.unit_id)
+
+
+@router.post("/requests.json", status_code=201, summary="Open311: create a service request")
+async def create_request(request: Request, session: Session = Depends(get_session)) -> JSONResponse:
+    fields, caller = await reporter_form(request, session, "submit requests")
     for name in ("service_code", "lat", "long"):
         if not fields.get(name):
             hint = " (address_string alone is not geocoded; send lat and long)" if name != "service_code" else ""
@@ -202,12 +208,11 @@ async def create_request(request: Request, session: Session = Depends(get_sessio
         crs="wgs84",
         category=fields["service_code"],
         description=(fields.get("description") or info_name or fields["service_code"])[:4000],
-        channel="collector" if account.role == "collector" else "public",
+        channel="collector" if caller.role == "collector" else "public",
         address=fields.get("address_string"),
         reporter_name=person,
         contact=contact,
     )
-    caller = Caller(account.id, account.name, account.role, account.unit_id)
     key_header = request.headers.get("idempotency-key")
     view, _ = await run_in_threadpool(submit_and_commit, session, report, caller, key_header, [])
     unit = (view.get("unit") or {}).get("name")

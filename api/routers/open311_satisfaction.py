@@ -9,32 +9,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from api.auth import Caller
 from api.db import get_session
-from api.errors import Forbidden, InvalidInput, NotAuthenticated
+from api.errors import InvalidInput
 from api.routers.case_supervision import rate_case
-from api.routers.open311 import REPORTER_ROLES, Open311Route
-from geogrid.store.accounts import account_for_key
+from api.routers.open311 import Open311Route, reporter_form
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
 
 @router.post("/requests/{request_id}/satisfaction.json", summary="Open311 extension: the reporter's rating 1–5")
 async def post_satisfaction(request_id: str, request: Request, session: Session = Depends(get_session)) -> list[dict]:
-    form = await request.form(max_files=0, max_fields=16)
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    key = fields.get("api_key") or request.headers.get("x-api-key")
-    if not key:
-        raise NotAuthenticated("api_key is required", [{"field": "api_key", "reason": "missing"}])
-    account = await run_in_threadpool(account_for_key, session, key)
-    if account is None:
-        raise NotAuthenticated("api_key is not valid", [{"field": "api_key", "reason": "not recognised"}])
-    if account.role not in REPORTER_ROLES:
-        raise Forbidden(f"role {account.role!r} may not rate requests")
+    fields, caller = await reporter_form(request, session, "rate requests")
     value = fields.get("satisfaction", "")
     if not request_id.isdigit() or not value.strip().isdigit():
         field = "service_request_id" if not request_id.isdigit() else "satisfaction"
         raise InvalidInput(f"{field} must be an integer", [{"field": field, "reason": "not an integer"}])
-    caller = Caller(account.id, account.name, account.role, account.unit_id)
     answer = await run_in_threadpool(rate_case, session, int(request_id), caller, int(value), fields.get("comment"))
     return [{"service_request_id": request_id, "satisfaction": answer["satisfaction"]}]
