@@ -41,6 +41,7 @@ class ReportInput:
     address: str | None = None
     reporter_name: str | None = None
     contact: str | None = None
+    media_url: str | None = None  # a link to a photo (Open311)
 
 
 class IntakeError(ValueError):
@@ -68,6 +69,8 @@ class IntakeResult:
 
 def _request_hash(report: ReportInput, photos: Sequence[media.Photo]) -> str:
     body = {**asdict(report), "photos": [p.sha256 for p in photos]}
+    if body["media_url"] is None:  # reports sent before media_url existed keep their hash (idempotent retries)
+        del body["media_url"]
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -186,6 +189,7 @@ def submit_report(
         "channel": channel,
         "description": report.description.strip(),
         "address": report.address,
+        "media_url": report.media_url,
         "lon": lon,
         "lat": lat,
         "geom": func.ST_SetSRID(func.ST_MakePoint(lon, lat), STORE_SRID),

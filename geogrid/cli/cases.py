@@ -17,14 +17,18 @@ from geogrid.store.db import session_scope
 
 
 def register(app: typer.Typer) -> None:
-    cases = typer.Typer(no_args_is_help=True, help="Reported cases (案件).")
-    calendar = typer.Typer(no_args_is_help=True, help="The working calendar (holidays, make-up workdays).")
+    cases = typer.Typer(no_args_is_help=True, help="Reported cases. 案件。")
+    calendar = typer.Typer(
+        no_args_is_help=True, help="The working calendar (holidays, make-up workdays). 工作日历（节假日、调休上班日）。"
+    )
     app.add_typer(cases, name="cases")
     app.add_typer(calendar, name="calendar")
 
     @cases.command("escalate")
     def escalate() -> None:
-        """Warn cases near their deadline, flag overdue ones and escalate them community → street → district."""
+        """Warn cases near their deadline, flag overdue ones and escalate them community → street → district.
+        临期预警、标记超期案件并逐级督办（社区→街道→区）。
+        """
         from datetime import UTC, datetime
 
         from geogrid.supervision.deadlines import tick
@@ -38,9 +42,11 @@ def register(app: typer.Typer) -> None:
 
     @calendar.command("import")
     def import_(
-        path: Path = typer.Argument(..., help="YAML (holidays and workdays lists) or CSV (date,workday,name)"),
+        path: Path = typer.Argument(
+            ..., help="YAML (holidays and workdays lists) or CSV (date,workday,name). YAML（节假日与调休清单）或 CSV"
+        ),
     ) -> None:
-        """Upsert public holidays and make-up workdays from FILE."""
+        """Upsert public holidays and make-up workdays from FILE. 从文件导入节假日与调休上班日。"""
         from geogrid.cases.calendar import import_days, read_calendar_file
 
         try:
@@ -59,7 +65,9 @@ def register(app: typer.Typer) -> None:
 
     @calendar.command("seed")
     def seed() -> None:
-        """Add the years the installed chinesecalendar package knows and the store lacks (imports are kept)."""
+        """Add the years the installed chinesecalendar package knows and the store lacks (imports are kept).
+        从 chinesecalendar 补充缺少的年份（保留已导入的数据）。
+        """
         from geogrid.cases.calendar import seed_from_package
 
         with session_scope() as session:
@@ -67,7 +75,7 @@ def register(app: typer.Typer) -> None:
 
     @calendar.command("years")
     def years() -> None:
-        """The years with calendar data and where each came from."""
+        """The years with calendar data and where each came from. 已有日历数据的年份及来源。"""
         from sqlalchemy import select
 
         from geogrid.cases.models import CalendarYear

@@ -20,14 +20,16 @@ from geogrid.store.db import session_scope
 
 
 def register(app: typer.Typer) -> None:
-    notify = typer.Typer(no_args_is_help=True, help="Notifications: the outbox and its delivery worker.")
-    hooks = typer.Typer(no_args_is_help=True, help="Webhooks that receive notifications.")
+    notify = typer.Typer(
+        no_args_is_help=True, help="Notifications: the outbox and its delivery worker. 通知：发件箱与投递进程。"
+    )
+    hooks = typer.Typer(no_args_is_help=True, help="Webhooks that receive notifications. 接收通知的 Webhook。")
     app.add_typer(notify, name="notify")
     app.add_typer(hooks, name="webhooks")
 
     @notify.command("run")
     def run(once: bool = typer.Option(False, "--once", help="one pass, then exit (for cron)")) -> None:
-        """Warn, escalate and deliver until stopped (Ctrl-C / SIGTERM); prints totals at exit."""
+        """Warn, escalate and deliver until stopped (Ctrl-C / SIGTERM); prints totals at exit. 临期预警、督办并投递通知。"""
         from geogrid.notify.settings import NotifySettings
         from geogrid.notify.worker import run as run_worker
 
@@ -42,7 +44,7 @@ def register(app: typer.Typer) -> None:
 
     @notify.command("list")
     def list_() -> None:
-        """Deliveries by status (pending, delivered, dead)."""
+        """Deliveries by status (pending, delivered, dead). 按状态统计投递。"""
         from geogrid.notify.models import Delivery
 
         try:
@@ -54,7 +56,7 @@ def register(app: typer.Typer) -> None:
 
     @hooks.command("add")
     def add(url: str, secret: str = typer.Option(..., help="HMAC-SHA256 key, 16+ characters")) -> None:
-        """Register a webhook receiving every notification."""
+        """Register a webhook receiving every notification. 注册接收全部通知的 Webhook。"""
         from geogrid.notify.models import Webhook
 
         if len(secret) < 16:
@@ -69,7 +71,7 @@ def register(app: typer.Typer) -> None:
 
     @hooks.command("list")
     def list_hooks() -> None:
-        """Registered webhooks (secrets are not shown)."""
+        """Registered webhooks (secrets are not shown). 已注册的 Webhook（不显示密钥）。"""
         from geogrid.notify.models import Webhook
 
         with session_scope() as session:

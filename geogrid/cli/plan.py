@@ -89,12 +89,18 @@ def _guard(action):
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(no_args_is_help=True, help="Validate, publish and list the plans of grid layers.")
+    group = typer.Typer(
+        no_args_is_help=True, help="Validate, publish and list the plans of grid layers. 校验、发布与列出网格方案。"
+    )
     app.add_typer(group, name="plan")
 
     @group.command("validate")
-    def validate(name: str, as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
-        """Report invalid geometries, gaps, overlaps, community crossings and coverage; kept on the plan."""
+    def validate(
+        name: str, as_json: bool = typer.Option(False, "--json", help="print the report as JSON / 以 JSON 输出报告")
+    ) -> None:
+        """Report invalid geometries, gaps, overlaps, community crossings and coverage; kept on the plan.
+        检查无效几何、缝隙、重叠、跨社区与覆盖率。
+        """
 
         def run() -> dict:
             with session_scope() as session:
@@ -105,9 +111,12 @@ def register(app: typer.Typer) -> None:
 
     @group.command("publish")
     def publish(
-        name: str, force: bool = typer.Option(False, "--force", help="publish despite overlaps or crossings")
+        name: str,
+        force: bool = typer.Option(
+            False, "--force", help="publish despite overlaps or crossings / 忽略重叠或跨社区强制发布"
+        ),
     ) -> None:
-        """Publish a plan, retiring the layer's current one, in one transaction."""
+        """Publish a plan, retiring the layer's current one, in one transaction. 发布方案并在同一事务中停用当前方案。"""
         result = _guard(lambda: publish_plan(None, name, force=force))
         if not result.changed:
             typer.echo(f"plan {name} is already published (layer {result.layer}, version {result.version})")
@@ -119,16 +128,18 @@ def register(app: typer.Typer) -> None:
 
     @group.command("retire")
     def retire_cmd(name: str) -> None:
-        """Retire a plan; a published one gets its valid_to and leaves the layer without a published plan."""
+        """Retire a plan; a published one gets its valid_to and leaves the layer without a published plan. 停用方案。"""
         plan = _guard(lambda: retire(None, name))
         typer.echo(f"plan {plan.name} is retired")
 
     @group.command("list")
     def list_cmd(
-        layer: str | None = typer.Option(None, "--layer", help="only this layer"),
-        as_json: bool = typer.Option(False, "--json", help="print as JSON"),
+        layer: str | None = typer.Option(None, "--layer", help="only this layer / 仅此图层"),
+        as_json: bool = typer.Option(False, "--json", help="print as JSON / 以 JSON 输出"),
     ) -> None:
-        """Every plan with its layer, version, status, validity and grid count."""
+        """Every plan with its layer, version, status, validity and grid count.
+        列出所有方案及其版本、状态、有效期与网格数。
+        """
 
         def run() -> list[dict]:
             with session_scope() as session:

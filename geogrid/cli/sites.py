@@ -12,7 +12,10 @@ from geogrid.store.db import session_scope
 
 
 def register(app: typer.Typer) -> None:
-    sites = typer.Typer(no_args_is_help=True, help="Duty sites (点位): markets, hospitals, parks, squares …")
+    sites = typer.Typer(
+        no_args_is_help=True,
+        help="Duty sites: markets, hospitals, parks, squares … 责任点位：农贸市场、医院、公园、广场等。",
+    )
     app.add_typer(sites, name="sites")
 
     @sites.command("import")
@@ -25,7 +28,7 @@ def register(app: typer.Typer) -> None:
         kind_field: str | None = typer.Option(None, help="default: kind / type / 类型 (market, hospital, park …)"),
         radius_m: float = typer.Option(30.0, help="buffer for point and line sites, metres"),
     ) -> None:
-        """Upsert sites by code (one transaction: a bad feature leaves the store untouched)."""
+        """Upsert sites by code (one transaction: a bad feature leaves the store untouched). 按编码导入点位。"""
         from geogrid.io import InputError
         from geogrid.supervision.sites import import_sites_file
 

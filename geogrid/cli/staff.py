@@ -9,7 +9,7 @@ from geogrid.store.db import session_scope
 
 
 def register(app: typer.Typer) -> None:
-    staff = typer.Typer(no_args_is_help=True, help="Grid staff (网格长, 网格员 …).")
+    staff = typer.Typer(no_args_is_help=True, help="Grid staff. 网格人员（网格长、网格员等）。")
     app.add_typer(staff, name="staff")
 
     @staff.command("check")
@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         layer: str = typer.Option("responsibility", help="grid layer"),
         as_json: bool = typer.Option(False, "--json", help="the whole report as JSON"),
     ) -> None:
-        """One 网格长 per grid, enough members, known roles, no assignment to a missing grid."""
+        """One chief per grid, enough members, known roles, no assignment to a missing grid. 检查网格配员。"""
         from geogrid.staffing import StaffingError, StaffingSettings, staffing_report
 
         try:
