@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
 
     @notify.command("run")
     def run(once: bool = typer.Option(False, "--once", help="one pass, then exit (for cron)")) -> None:
-        """Warn, escalate and deliver until stopped (Ctrl-C / SIGTERM); prints totals at exit. 临期预警、督办并投递通知。"""
+        """Warn, escalate and deliver until stopped (Ctrl-C / SIGTERM); prints totals at exit.
+        临期预警、督办并投递通知，直到停止。
+        """
         from geogrid.notify.settings import NotifySettings
         from geogrid.notify.worker import run as run_worker
 
