@@ -298,10 +298,8 @@ def media_url(fields: dict[str, str]) -> str | None:
     return url
 
 
-@router.post("/v2/requests.{fmt}", status_code=201, summary="Open311: create a service request")
-async def create_request(fmt: str, request: Request, session: Session = Depends(get_session)) -> Response:
-    fields = await read_fields(request)
-    fmt = await run_in_threadpool(checked, request, session, fmt, fields.get("jurisdiction_id"))
+async def reporter(request: Request, session: Session, fields: dict[str, str], what: str) -> Caller:
+    """The reporting account named by ``api_key`` (or ``X-API-Key``), checked for a reporter's role."""
     key = fields.get("api_key") or request.headers.get("x-api-key")
     if not key:
         raise NotAuthenticated("api_key is required", [{"field": "api_key", "reason": "missing"}])
@@ -309,7 +307,15 @@ async def create_request(fmt: str, request: Request, session: Session = Depends(
     if account is None:
         raise NotAuthenticated("api_key is not valid", [{"field": "api_key", "reason": "not recognised"}])
     if account.role not in REPORTER_ROLES:
-        raise Forbidden(f"role {account.role!r} may not submit requests")
+        raise Forbidden(f"role {account.role!r} may not {what}")
+    return Caller(account.id, account.name, account.role, account.unit_id)
+
+
+@router.post("/v2/requests.{fmt}", status_code=201, summary="Open311: create a service request")
+async def create_request(fmt: str, request: Request, session: Session = Depends(get_session)) -> Response:
+    fields = await read_fields(request)
+    fmt = await run_in_threadpool(checked, request, session, fmt, fields.get("jurisdiction_id"))
+    caller = await reporter(request, session, fields, "submit requests")
     for name in ("service_code", "lat", "long"):
         if not fields.get(name):
             hint = " (address_string alone is not geocoded; send lat and long)" if name != "service_code" else ""
@@ -331,13 +337,12 @@ async def create_request(fmt: str, request: Request, session: Session = Depends(
         crs="wgs84",
         category=fields["service_code"],
         description=(fields.get("description") or info_name or fields["service_code"])[:4000],
-        channel="collector" if account.role == "collector" else "public",
+        channel="collector" if caller.role == "collector" else "public",
         address=fields.get("address_string"),
         reporter_name=person,
         contact=contact,
         media_url=media_url(fields),
     )
-    caller = Caller(account.id, account.name, account.role, account.unit_id)
     key_header = request.headers.get("idempotency-key")
     view, _ = await run_in_threadpool(submit_and_commit, session, report, caller, key_header, [])
     unit = (view.get("unit") or {}).get("name")

@@ -26,6 +26,8 @@ from geogrid.cases.models import CHANNELS, TERMINAL, URGENCIES, Case, CaseEvent,
 from geogrid.cases.settings import CaseSettings
 from geogrid.cases.workflow import Actor
 
+DISTRICT_CHANNELS = ("hotline", "higher")  # seeds/004: 12345 and higher-level channels are dispatched by the district
+
 
 @dataclass(frozen=True)
 class ReportInput:
@@ -91,6 +93,7 @@ def _route(session: Session, report: ReportInput, category: str) -> dict:
     from geogrid.routing import route
     from geogrid.routing.index import shared_index
     from geogrid.routing.locate import locate_with
+    from geogrid.supervision.duty import refine_route
 
     try:
         result = route(session, report.lon, report.lat, report.crs, category, report.urgency)
@@ -101,6 +104,7 @@ def _route(session: Session, report: ReportInput, category: str) -> dict:
         field, reason = getattr(exc, "field", "location"), getattr(exc, "reason", str(exc))
         raise IntakeError(field, f"cannot route this report: {reason}") from None
     data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    refine_route(session, data, data["lon"], data["lat"])  # duty rules (lead + co-handlers), 5-working-day cap
     if data.get("outside"):
         raise IntakeError("location", "outside every published grid of the jurisdiction")
     # one grid per published layer; only identifying fields (grid staff contacts never ride along on a case)
@@ -205,6 +209,7 @@ def submit_report(
         "time_limit_unit": limit.get("unit"),
         "time_limit_working": bool(limit.get("working", True)),
         "duplicate_of_id": duplicate.id if duplicate is not None else None,
+        "centre_level": "district" if channel in DISTRICT_CHANNELS else "street",
         "created_at": now,
         "updated_at": now,
     }
