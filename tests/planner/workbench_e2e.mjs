@@ -27,7 +27,7 @@ page.on('pageerror', (e) => report.console.push(`pageerror: ${e.message}`));
 
 const text = async (sel) => (await page.locator(sel).innerText()).trim();
 async function idle() {
-  await page.waitForFunction(() => window.geogridMap?.loaded() && window.geogridMap.areTilesLoaded(), null, { timeout: 30000 });
+  await page.waitForFunction(() => window.geogridMap?.loaded() && window.geogridMap.areTilesLoaded(), null, { timeout: 45000 });
   await page.waitForTimeout(250);
 }
 async function at(lon, lat, m = 'geogridMap') {
@@ -39,7 +39,7 @@ async function click(lon, lat) {
   const [x, y] = await at(lon, lat);
   await page.mouse.click(x, y);
 }
-const until = (fn, arg) => page.waitForFunction(fn, arg, { timeout: 20000 });
+const until = (fn, arg) => page.waitForFunction(fn, arg, { timeout: 45000 });
 async function edited(op) {
   await until((o) => document.body.dataset.lastOp === o, op);
   await idle();
