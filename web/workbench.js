@@ -240,6 +240,13 @@ export function initWorkbench() {
   $('merge-go').addEventListener('click', () => (ed.merge.length < 2 ? status('至少点击两个网格', true) : send({ op: 'merge', codes: ed.merge })));
   $('split-go').addEventListener('click', splitLine);
   $('sketch-clear').addEventListener('click', () => { ed.blocks.clear(); clearSketch(); });
+  $('set-go').addEventListener('click', () => {
+    const body = { op: 'set', code: $('target').value };
+    if ($('set-tier').value) body.tier = $('set-tier').value;
+    if ($('set-name').value.trim()) body.name = $('set-name').value.trim();
+    return body.tier || body.name ? send(body) : status('选择等级或填写名称', true);
+  });
+  $('recode-go').addEventListener('click', () => send({ op: 'recode' }));
   $('undo').addEventListener('click', () => step('undo'));
   $('redo').addEventListener('click', () => step('redo'));
   $('copy-form').addEventListener('submit', copyDraft);

@@ -84,6 +84,8 @@ def test_workbench_in_a_real_browser(store_url: str, tmp_path: Path) -> None:
     assert f"{WEST}003 + {WEST}004" in t["mergePick"] and f"删除 {WEST}004" in t["afterMerge"]
     assert "分割完成" in t["afterSplit"] and report["gridsAfterSplit"] == "6" and report["gridsAfterUndo"] == "5"
     assert "撤销" in t["journal"] and "(已撤销)" in t["journal"]
+    assert "被拒绝" in t["recodeRefused"] and "west→east" in t["recodeRefused"]
+    assert "A 级（1 个）" in t["afterSet"] and "B 级（2 个）" in t["afterSet"]  # west 002 moved from A to B
     assert "删除 1" in t["compare"] and "调整 3" in t["compare"]
     assert f"{WEST}001\t{WEST}002" in t["lineage"]
     assert f"案件 {case}" in t["impact"] and f"{WEST}001 → {WEST}002" in t["impact"]

@@ -117,6 +117,17 @@ try {
   report.text.checksAfterUndo = await text('#checks');
   report.steps.push('undone');
 
+  // recode is refused (the codes are in order already); then set a grid's tier
+  await page.click('#recode-go');
+  await until(() => document.body.dataset.refused);
+  report.text.recodeRefused = await text('#edit-message');
+  await page.selectOption('#target', plan.target);
+  await page.selectOption('#set-tier', 'B');
+  await page.click('#set-go');
+  await edited('set');
+  report.text.afterSet = await text('#checks');
+  report.steps.push('set');
+
   // compare the draft with the published plan, side by side then with a swipe
   await page.click('#tabs button[data-tab="compare"]');
   await page.selectOption('#cmp-a', `plan.${plan.published}`);
