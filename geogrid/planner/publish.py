@@ -9,6 +9,7 @@ was carried move to the new code, open cases gain their grid in the new plan (``
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geogrid.cases.models import TERMINAL
@@ -80,8 +81,11 @@ def publish_draft(session: Session, name: str, note, actor: Actor, force: bool =
         raise EditRefused(str(exc), field="force") from None
     people = [(p["id"], p["to_code"]) for p in effect["people"] if p["fate"] == "carried"]
     units = [(u["id"], u["to_code"]) for u in effect["units"] if u["fate"] == "carried"]
-    merged = _move_codes(session, "grid_assignment", people, ("person_id", "role"))
-    _move_codes(session, "grid_responsibility", units)  # impact left one unit per grid: conflicts stay put
+    try:
+        merged = _move_codes(session, "grid_assignment", people, ("person_id", "role"))
+        _move_codes(session, "grid_responsibility", units)  # impact left one unit per grid: conflicts stay put
+    except IntegrityError:  # the directory changed under the impact just computed; nothing is kept
+        raise EditRefused("grid assignments changed while publishing; publish again", field="name") from None
     terminal = list(TERMINAL)
     linked = session.execute(_LINK_CASES, {"layer": plan.layer_id, "plan": plan.id, "terminal": terminal}).rowcount
     summary = {
