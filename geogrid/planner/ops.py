@@ -47,11 +47,10 @@ _CODES = text("SELECT code FROM grid WHERE plan_id = :p")
 _COMMUNITY_CODES = text("SELECT id, code FROM admin_area WHERE id = ANY(:ids)")
 
 
-def _code(body: dict, field: str, work_or_codes) -> str:
+def _code(body: dict, field: str, known: set[str]) -> str:
     value = body.get(field)
     if not isinstance(value, str) or not value.strip():
         raise BadEdit(field, "must be a grid code")
-    known = work_or_codes if isinstance(work_or_codes, set) else {g["code"] for g in work_or_codes.grids.values()}
     if value not in known:
         raise BadEdit(field, f"no grid {value!r} in this draft")
     return value
@@ -92,7 +91,8 @@ def _move_blocks(draft, body: dict) -> tuple[Work, dict]:
 
 
 def _annex(draft, work: Work, shape, to: str, force: bool) -> list[int]:
-    """Land inside ``shape`` that no grid covers, reaching more than SNAP_M beyond the grids, added to ``to``."""
+    """Land inside ``shape`` that no grid covers, in pieces wider than 2 × SNAP_M (narrower ones are the drawing
+    overshooting the grids' edge), added to ``to`` as new blocks."""
     near = draft.session.execute(
         text("SELECT ST_AsBinary(geom) FROM plan_block WHERE plan_id = :p AND geom && ST_GeomFromWKB(:g, 4490)"),
         {"p": draft.plan.id, "g": shapely.to_wkb(shape)},
