@@ -21,6 +21,7 @@ class Caller:
     name: str
     role: str
     unit_id: int | None = None
+    admin_area_id: int | None = None  # operators of a district or street centre (geogrid.supervision.scope)
 
     @property
     def is_public(self) -> bool:
@@ -50,7 +51,7 @@ def current_caller(
     account = account_for_key(session, key)
     if account is None:
         raise NotAuthenticated("unknown or inactive API key", [{"field": "X-API-Key", "reason": "not recognised"}])
-    return Caller(account.id, account.name, account.role, account.unit_id)
+    return Caller(account.id, account.name, account.role, account.unit_id, account.admin_area_id)
 
 
 def require_roles(*roles: str) -> Callable[..., Caller]:

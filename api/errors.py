@@ -32,6 +32,12 @@ class InvalidInput(GeogridError):
     code = "invalid_input"
 
 
+class BadRequest(InvalidInput):
+    """A query parameter that is unknown or has an invalid value where a standard asks for 400 (OGC API)."""
+
+    code = "invalid_parameter"
+
+
 class NotAuthenticated(GeogridError):
     code = "not_authenticated"
 
@@ -58,6 +64,7 @@ class Unavailable(GeogridError):
 
 STATUS: dict[type[GeogridError], int] = {
     InvalidInput: 422,
+    BadRequest: 400,
     NotAuthenticated: 401,
     Forbidden: 403,
     NotFound: 404,

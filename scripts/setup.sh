@@ -3,7 +3,7 @@
 #  1. a Python >= 3.11 virtualenv in .venv with the project and its dev tools;
 #  2. a PostgreSQL server answering at GEOGRID_DATABASE_URL (on Debian as root: installed and started if none answers);
 #  3. PostGIS for that server's major version (Debian package postgresql-N-postgis-3) when CREATE EXTENSION fails;
-#  4. the web map's JavaScript dependencies and a headless browser (scripts/setup_web.sh);
+#  4. the web map's JavaScript dependencies and a headless browser (scripts/setup_web.sh), and GDAL's ogrinfo;
 #  5. the database itself, migrated to head (geogrid db init).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,6 +87,13 @@ fi
 
 # 4. Web map dependencies and the browser for its end-to-end test
 if [ -x scripts/setup_web.sh ]; then scripts/setup_web.sh; fi
+
+# 4b. GDAL's command-line tools (ogrinfo, ogr2ogr): the OGC API client tests drive the API with them
+if ! command -v ogrinfo >/dev/null; then
+  need_root_or_explain "GDAL's ogrinfo is missing (the OGC client tests use it)" "apt-get install gdal-bin"
+  say "installing gdal-bin"
+  apt_install gdal-bin
+fi
 
 # 5. The database
 .venv/bin/geogrid db init

@@ -1,10 +1,11 @@
 """Case views and workflow actions: ``GET /v1/cases[/{id}]``, ``POST /v1/cases/{id}/{action}``.
 
 Actions (operator, unit, collector roles; see ``geogrid.cases.workflow.TRANSITIONS``): accept, reject, verify, file,
-dispatch, handle, feedback, check (multipart with a ``photo``), close, rework, extension-request,
-extension-approve, extension-deny, return, park, unpark. An action not allowed from the case's state answers 409
-with ``allowed`` listing what is. Views follow ``geogrid.cases.views``: contact for operators only, public
-coordinates rounded to ~10 m.
+dispatch (``co_unit_ids`` for a joint case), handle, feedback, co-feedback, check (multipart with a ``photo``),
+close, rework, extension-request, extension-approve, extension-deny, return, park, unpark, report-up (with a
+``note``: the reason). Operators of a district or street centre see and act only inside it (``api.scoping``).
+An action not allowed from the case's state answers 409 with ``allowed`` listing what is. Views follow
+``geogrid.cases.views``: contact for operators only, public coordinates rounded to ~10 m.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from api.auth import Caller, current_caller, require_roles
 from api.db import get_session
 from api.errors import InvalidInput, NotFound
 from api.routers.reports import actor_of, invalid, read_body, validate_photos, validation_details, workflow_error
+from api.scoping import ensure_actionable, ensure_visible, scope_of
 from geogrid.cases import media
 from geogrid.cases.intake import attach_photos
 from geogrid.cases.models import STATUSES, Case, CasePhoto
 from geogrid.cases.settings import CaseSettings
 from geogrid.cases.views import audience_for, case_view
 from geogrid.cases.workflow import ACTIONS, WorkflowError, apply
+from geogrid.supervision.scope import case_condition
 
 router = APIRouter(tags=["cases"])
 
@@ -42,6 +45,7 @@ class ActionIn(BaseModel):
     close_type: Literal["normal", "overdue", "error", "special"] | None = None
     value: float | None = Field(None, description="extension-request: how much more time")
     unit: Literal["hours", "days"] = "days"
+    co_unit_ids: list[int] | None = Field(None, description="dispatch: co-handling units of a joint case")
 
 
 def _load(session: Session, case_id: int, lock: bool = False) -> Case:
@@ -54,7 +58,9 @@ def _load(session: Session, case_id: int, lock: bool = False) -> Case:
 
 @router.get("/v1/cases/{case_id}", summary="One case with its history (view depends on the caller's role)")
 def get_case(case_id: int, caller: Caller = Depends(current_caller), session: Session = Depends(get_session)) -> dict:
-    return case_view(session, _load(session, case_id), audience_for(caller.role))
+    case = _load(session, case_id)
+    ensure_visible(scope_of(session, caller), case)
+    return case_view(session, case, audience_for(caller.role))
 
 
 @router.get("/v1/cases", summary="List cases, newest first")
@@ -68,7 +74,8 @@ def list_cases(
     caller: Caller = Depends(current_caller),
     session: Session = Depends(get_session),
 ) -> dict:
-    stmt = select(Case).order_by(Case.id.desc()).limit(limit).offset(offset)
+    stmt = select(Case).where(case_condition(scope_of(session, caller))).order_by(Case.id.desc())
+    stmt = stmt.limit(limit).offset(offset)
     if status is not None:
         if status not in STATUSES:
             raise invalid("status", f"one of {list(STATUSES)}")
@@ -104,6 +111,7 @@ def _act(
     session: Session, case_id: int, action: str, caller: Caller, params: ActionIn, photos: list[media.Photo]
 ) -> dict:
     case = _load(session, case_id, lock=True)
+    ensure_actionable(scope_of(session, caller), case)
     payload = params.model_dump(exclude_none=True)
     payload["photos"] = len(photos)
     try:
@@ -151,6 +159,8 @@ async def act(
     name = action.replace("-", "_")
     if name not in ACTIONS:
         raise invalid("action", f"unknown action; one of {[a.replace('_', '-') for a in ACTIONS]}")
+    if name == "close_on_spot":
+        raise invalid("action", "on-the-spot handling is one request with its photos: POST /v1/reports/on-the-spot")
     settings = CaseSettings.from_env()
     fields, blobs = await read_body(request, settings)
     try:

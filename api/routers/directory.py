@@ -22,6 +22,7 @@ from api.errors import Conflict, InvalidInput, NotFound
 from api.routers.locate import _json, invalid, locate_index
 from geogrid.routing.catalogue import CatalogueError, import_catalogue, parse_limit, parse_rule, read_catalogue_text
 from geogrid.routing.models import GridResponsibility, RoutingRule, TimeLimit
+from geogrid.staffing import StaffingError, StaffingSettings, check_assignment
 from geogrid.store.models import AdminArea, GridAssignment, GridLayer, Person, Unit
 
 router = APIRouter(prefix="/v1", tags=["directory"])
@@ -319,6 +320,12 @@ def create_assignment(
 ) -> Response:
     layer_id = _layer_id(session, body.layer)
     _check_fk(session, Person, body.person_id, "person_id")
+    try:
+        check_assignment(session, layer_id, body.grid_code, body.role, StaffingSettings.from_env())
+    except StaffingError as exc:
+        raise (Conflict if exc.conflict else InvalidInput)(
+            str(exc), [{"field": exc.field, "reason": exc.reason}]
+        ) from None
     row = GridAssignment(layer_id=layer_id, grid_code=body.grid_code, person_id=body.person_id, role=body.role)
     session.add(row)
     _commit(session, request)
@@ -384,6 +391,8 @@ def _limit(r: TimeLimit) -> dict[str, Any]:
         "value": r.value,
         "unit": r.unit,
         "working": r.working,
+        "exempt_from_cap": r.exempt_from_cap,
+        "exempt_reason": r.exempt_reason,
     }
 
 
@@ -470,7 +479,10 @@ def upsert_limit(
     session: Session = Depends(get_session),
     _: Caller = WRITE,
 ) -> Response:
-    """Create or replace a limit: ``{"category", "urgency", "value", "unit", "working"}``."""
+    """Create or replace a limit: ``{"category", "urgency", "value", "unit", "working"}``.
+
+    Over 5 working days needs ``"exempt_from_cap": true`` and an ``exempt_reason`` (seeds/001), else 422.
+    """
     lim = _parse(parse_limit, payload)
     row = session.scalar(
         select(TimeLimit).where(
@@ -481,6 +493,7 @@ def upsert_limit(
         row = TimeLimit(kind=lim.kind, code=lim.code, urgency=lim.urgency)
         session.add(row)
     row.value, row.unit, row.working = lim.value, lim.unit, lim.working
+    row.exempt_from_cap, row.exempt_reason = lim.exempt_from_cap, lim.exempt_reason
     _commit(session, request)
     return Response(_json(_limit(row)).body, status_code=201, media_type="application/json")
 

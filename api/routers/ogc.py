@@ -1,20 +1,20 @@
-"""OGC API – Features Part 1 (core, GeoJSON) and Part 2 (CRS) over plans and admin levels, plus grid info.
+"""OGC API – Features Part 1 (core, GeoJSON, HTML), Part 2 (CRS) and Part 3 (queryables, filters), plus grid info.
 
 Collections come from :mod:`geogrid.maps.catalog`: ``grids.<layer>`` (the published plan), ``plan.<name>`` (every
-version; drafts for planners only) and ``admin.<level>``. Paging reads one row past the page instead of counting,
-so ``numberMatched`` is never reported.
+version; drafts for planners only) and ``admin.<level>``. Parameters are validated by :mod:`api.ogc.params` (400 on
+an unknown or invalid one); paging reads one row past the page, and ``numberMatched`` is given where it is cheap.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from typing import Annotated
+from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import text
@@ -23,39 +23,45 @@ from sqlalchemy.orm import Session
 from api.auth import ANONYMOUS, Caller, current_caller
 from api.db import get_session
 from api.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from api.head import HeadAsGet
+from api.ogc import html
+from api.ogc.documents import (
+    CONFORMANCE,
+    GEOJSON,
+    HTML,
+    JSON,
+    SCHEMA_JSON,
+    base_url,
+    collection_doc,
+    landing_doc,
+    page_links,
+)
+from api.ogc.params import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    check_known,
+    crs_param,
+    items_request,
+    output_format,
+    valid_during,
+)
 from api.settings import DatabaseSettings
 from geogrid.maps.catalog import Collection, ordered, visible
-from geogrid.maps.features import (
-    CRS84,
-    EPSG4490,
-    SUPPORTED_CRS,
-    fetch_item,
-    fetch_items,
-    lat_first,
-    parse_crs_uri,
-    properties_of,
-)
-from geogrid.maps.features import (
-    Query as ItemsQuery,
-)
+from geogrid.maps.features import SUPPORTED_CRS, count_matched, fetch_item, fetch_items, queryables_of
+from geogrid.maps.features import Query as ItemsQuery
+from geogrid.maps.filters import ADMIN_QUERYABLES, FILTER_LANGS, GRID_QUERYABLES, queryables_schema
 from geogrid.maps.state import MapState
 
+CollectionId = Annotated[str, Path(alias="collectionId", description="a collection id, e.g. grids.<layer>")]
 router = APIRouter(tags=["ogc-features"])
-
-GEOJSON = "application/geo+json"
-JSON = "application/json"
-MAX_LIMIT = 10_000
-CONFORMANCE = [
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
-]
+MATCH_COUNT_CAP = 10_000
+"""A filtered ``numberMatched`` is counted up to this many features, and left out beyond."""
 
 
 def setup(app: FastAPI) -> None:
-    """One MapState per app, shared with the tile and export routes."""
+    """One MapState per app, shared with the tile and export routes; HEAD answered wherever GET is."""
     app.state.maps = MapState(lambda: DatabaseSettings.from_env().url)
+    app.add_middleware(HeadAsGet)
 
 
 @asynccontextmanager
@@ -73,10 +79,6 @@ def maps_state(request: Request) -> MapState:
 
 def _json(body: dict, media_type: str = JSON, headers: dict | None = None) -> Response:
     return Response(orjson.dumps(body), media_type=media_type, headers=headers)
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 def _bad(field: str, reason: str) -> InvalidInput:
@@ -100,185 +102,76 @@ def find_collection(request: Request, session: Session, cid: str, caller: Caller
     return admit(maps_state(request).collection(session, cid), cid, caller)
 
 
-# --- parameters ------------------------------------------------------------------------------------------------
-def parse_bbox(value: str | None, bbox_crs: str | None) -> tuple[float, float, float, float] | None:
-    """bbox as lon/lat in the store CRS; in EPSG:4326/4490 the client gives it lat-first (the CRS's axis order)."""
-    if value is None:
-        return None
-    try:
-        nums = [float(v) for v in value.split(",")]
-    except ValueError:
-        raise _bad("bbox", "must be 4 or 6 comma-separated numbers") from None
-    if len(nums) not in (4, 6) or not all(math.isfinite(n) for n in nums):
-        raise _bad("bbox", "must be 4 or 6 comma-separated numbers")
-    half = len(nums) // 2
-    a0, b0, a1, b1 = nums[0], nums[1], nums[half], nums[half + 1]
-    crs = parse_crs_uri(bbox_crs)
-    if crs is None:
-        raise _bad("bbox-crs", f"unsupported; use one of {', '.join(SUPPORTED_CRS)}")
-    x0, y0, x1, y1 = (b0, a0, b1, a1) if lat_first(crs) else (a0, b0, a1, b1)
-    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
-        raise _bad("bbox", "longitude must lie in [-180, 180] and latitude in [-90, 90]")
-    if x0 > x1 or y0 > y1:
-        raise _bad("bbox", "lower corner must come before upper corner")
-    return x0, y0, x1, y1
+def visible_collection(
+    collection_id: CollectionId,
+    request: Request,
+    session: Session = Depends(get_session),
+    caller: Caller = Depends(current_caller),
+) -> Collection:
+    """Dependency: the collection named in the path, if the caller may see it (404, 401 or 403 otherwise)."""
+    return find_collection(request, session, collection_id, caller)
 
 
-def _instant(text_: str, field: str) -> datetime | None:
-    if text_ in ("", ".."):
-        return None
-    try:
-        value = datetime.fromisoformat(text_)
-    except ValueError:
-        raise _bad(field, f"{text_!r} is not an RFC 3339 date-time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+VisibleCollection = Annotated[Collection, Depends(visible_collection)]
 
 
-def parse_datetime(value: str | None) -> tuple[datetime | None, datetime | None] | None:
-    """An instant or interval (``a/b``, ``../b``, ``a/..``) as (start, end); None when absent."""
-    if value is None:
-        return None
-    if "/" in value:
-        start_s, end_s = value.split("/", 1)
-        start, end = _instant(start_s, "datetime"), _instant(end_s, "datetime")
-        if start and end and start > end:
-            raise _bad("datetime", "interval start is after its end")
-        return start, end
-    at = _instant(value, "datetime")
-    if at is None:
-        raise _bad("datetime", "an instant must be a date-time")
-    return at, at
-
-
-def valid_during(collection: Collection, span: tuple[datetime | None, datetime | None] | None) -> bool:
-    """Whether the plan's validity [valid_from, valid_to) meets the requested instant or interval."""
-    if span is None or collection.kind != "grids":
-        return True  # admin areas carry no validity: every feature matches
-    if collection.valid_from is None:
-        return False  # a draft has never been valid
-    start, end = span
-    ends_after_start = collection.valid_to is None or start is None or collection.valid_to > start
-    begins_before_end = end is None or collection.valid_from <= end
-    return ends_after_start and begins_before_end
-
-
-def parse_properties(value: str | None, collection: Collection) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    names = tuple(n.strip() for n in value.split(",") if n.strip())
-    unknown = [n for n in names if n not in properties_of(collection)]
-    if unknown:
-        raise _bad("properties", f"unknown {', '.join(unknown)}; known: {', '.join(properties_of(collection))}")
-    return names
-
-
-def parse_output_crs(value: str | None) -> str:
-    crs = parse_crs_uri(value)
-    if crs is None:
-        raise _bad("crs", f"unsupported; use one of {', '.join(SUPPORTED_CRS)}")
-    return crs
-
-
-# --- documents -------------------------------------------------------------------------------------------------
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def collection_doc(request: Request, c: Collection) -> dict:
-    base = _base(request)
-    doc: dict = {
-        "id": c.id,
-        "title": c.title,
-        "description": c.description,
-        "itemType": "feature",
-        "crs": list(SUPPORTED_CRS),
-        "storageCrs": EPSG4490,
-        "links": [
-            {"href": f"{base}/collections/{c.id}", "rel": "self", "type": JSON, "title": c.title},
-            {"href": f"{base}/collections/{c.id}/items", "rel": "items", "type": GEOJSON, "title": "features"},
-            {"href": f"{base}/tiles/{c.id}.json", "rel": "tiles", "type": JSON, "title": "vector tiles (TileJSON)"},
-            {
-                "href": f"{base}/v1/exports/{c.id}?format=gpkg",
-                "rel": "enclosure",
-                "type": "application/geopackage+sqlite3",
-            },
-        ],
-    }
-    extent: dict = {}
-    if c.bbox:
-        extent["spatial"] = {"bbox": [list(c.bbox)], "crs": CRS84}
-    if c.kind == "grids":
-        extent["temporal"] = {
-            "interval": [[_iso(c.valid_from), _iso(c.valid_to)]],
-            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
-        }
-        doc["plan"] = {
-            "name": c.plan_name,
-            "layer": c.layer,
-            "version": c.version,
-            "status": c.status,
-            "valid_from": _iso(c.valid_from),
-            "valid_to": _iso(c.valid_to),
-            "report": c.report,
-        }
-    else:
-        doc["level"] = c.level
-    if extent:
-        doc["extent"] = extent
-    return doc
+# --- OGC API routes ----------------------------------------------------------------------------------------
+def _page(request: Request, fmt: str, template: str, title: str, doc: dict, media_type: str = JSON, **extra):
+    """The document as JSON, or its HTML page."""
+    if fmt == "html":
+        return html.render(request, template, title, doc=doc, base=base_url(request), **extra)
+    return _json(doc, media_type)
 
 
 @router.get("/", summary="OGC API landing page")
 def landing(request: Request) -> Response:
-    base = _base(request)
-    return _json(
-        {
-            "title": request.app.title,
-            "description": "Management grids (网格化管理) as OGC API – Features collections and vector tiles",
-            "links": [
-                {"href": f"{base}/", "rel": "self", "type": JSON, "title": "this document"},
-                {
-                    "href": f"{base}/openapi.json",
-                    "rel": "service-desc",
-                    "type": "application/vnd.oai.openapi+json;version=3.0",
-                },
-                {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html"},
-                {"href": f"{base}/conformance", "rel": "conformance", "type": JSON},
-                {"href": f"{base}/collections", "rel": "data", "type": JSON},
-                {"href": f"{base}/map", "rel": "alternate", "type": "text/html", "title": "web map"},
-            ],
-        }
-    )
+    check_known(request, {"f"})
+    return _page(request, output_format(request), "landing.html", request.app.title, landing_doc(request))
 
 
 @router.get("/conformance", summary="Conformance classes")
-def conformance() -> Response:
-    return _json({"conformsTo": CONFORMANCE})
+def conformance(request: Request) -> Response:
+    check_known(request, {"f"})
+    return _page(request, output_format(request), "conformance.html", "Conformance", {"conformsTo": CONFORMANCE})
 
 
 @router.get("/collections", summary="Collections the caller may see")
 def collections(
     request: Request, session: Session = Depends(get_session), caller: Caller = Depends(current_caller)
 ) -> Response:
+    check_known(request, {"f"})
     cat = maps_state(request).catalog(session)
-    base = _base(request)
-    return _json(
-        {
-            "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON}],
-            "crs": list(SUPPORTED_CRS),
-            "collections": [collection_doc(request, c) for c in ordered(cat) if visible(c, caller.role)],
-        }
-    )
+    base = base_url(request)
+    doc = {
+        "links": [
+            {"href": f"{base}/collections", "rel": "self", "type": JSON},
+            {"href": f"{base}/collections?f=html", "rel": "alternate", "type": HTML},
+        ],
+        "crs": list(SUPPORTED_CRS),
+        "collections": [collection_doc(request, c) for c in ordered(cat) if visible(c, caller.role)],
+    }
+    return _page(request, output_format(request), "collections.html", "Collections 图层", doc)
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get("/collections/{collectionId}", summary="One collection")
 def collection(
-    collection_id: str,
+    c: VisibleCollection,
+    request: Request,
+) -> Response:
+    check_known(request, {"f"})
+    return _page(request, output_format(request), "collection.html", c.title, collection_doc(request, c))
+
+
+@router.get("/collections/{collectionId}/queryables", summary="What the collection's features can be filtered on")
+def queryables(
+    c: VisibleCollection,
     request: Request,
     session: Session = Depends(get_session),
-    caller: Caller = Depends(current_caller),
 ) -> Response:
-    return _json(collection_doc(request, find_collection(request, session, collection_id, caller)))
+    check_known(request, {"f"})
+    self_url = f"{base_url(request)}/collections/{c.id}/queryables"
+    doc = queryables_schema(queryables_of(c), c.title, self_url)
+    return _page(request, output_format(request), "queryables.html", f"{c.id}: queryables", doc, SCHEMA_JSON)
 
 
 def in_session(request: Request, x_api_key: str | None, authorization: str | None, work):
@@ -302,88 +195,101 @@ def in_session(request: Request, x_api_key: str | None, authorization: str | Non
     return result
 
 
-@router.get("/collections/{collection_id}/items", summary="Features, filtered and paged")
+def number_matched(session: Session, c: Collection, query: ItemsQuery, returned: int, more: bool) -> int | None:
+    """``numberMatched`` where it is cheap: a plan version's own count, the last page's arithmetic, or a capped count.
+
+    A published or retired plan never changes, so the catalogue's count is exact for it when nothing filters.
+    """
+    if not query.filtered and c.kind == "grids" and not c.is_draft:
+        return c.features
+    if not more and (returned > 0 or query.offset == 0):
+        return query.offset + returned
+    return count_matched(session, c, query, MATCH_COUNT_CAP)
+
+
+def _param(name: str, description: str, enum: list[str] | None = None) -> dict:
+    schema: dict = {"type": "string"}
+    if enum:
+        schema["enum"] = enum
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+ITEMS_PARAMETERS = [
+    _param("bbox", "minx,miny,maxx,maxy in bbox-crs (default CRS84)"),
+    _param("bbox-crs", "CRS of bbox: CRS84 (default), EPSG:4326 or EPSG:4490 (lat-first)"),
+    _param("limit", f"page size (1–{MAX_LIMIT}; default {DEFAULT_LIMIT}; larger values are reduced)"),
+    _param("offset", "features to skip"),
+    _param("properties", "comma-separated property names to return"),
+    _param("datetime", "instant or interval (RFC 3339) the plan must be valid in"),
+    _param("crs", "output CRS: CRS84 (default), EPSG:4326 or EPSG:4490"),
+    _param("filter", "CQL2 filter, e.g. tier='A' AND S_INTERSECTS(geometry, POINT(106.70 26.57))"),
+    _param("filter-lang", "cql2-text (default) or cql2-json; cql-text is the draft name", list(FILTER_LANGS)),
+    _param("filter-crs", "CRS of the filter's geometries (default CRS84)"),
+    _param("f", "json (default) or html", ["json", "html"]),
+    # Simple property filters (Part 3 queryables-query-parameters): every queryable, as listed by /queryables.
+    *[_param(name, f"{q.title}: equality filter") for name, q in {**ADMIN_QUERYABLES, **GRID_QUERYABLES}.items()],
+]
+"""Declared for the OpenAPI document: clients such as GDAL read which properties the server filters on from it."""
+
+
+@router.get(
+    "/collections/{collectionId}/items",
+    summary="Features, filtered and paged",
+    openapi_extra={"parameters": ITEMS_PARAMETERS},
+)
 async def items(
-    collection_id: str,
+    collection_id: CollectionId,
     request: Request,
-    bbox: str | None = Query(default=None, description="minx,miny,maxx,maxy in bbox-crs (default CRS84)"),
-    bbox_crs: str | None = Query(default=None, alias="bbox-crs"),
-    limit: int = Query(default=100, ge=1, description=f"page size; values above {MAX_LIMIT} are reduced to it"),
-    offset: int = Query(default=0, ge=0),
-    properties: str | None = Query(default=None, description="comma-separated property names to return"),
-    datetime_: str | None = Query(default=None, alias="datetime", description="instant or interval (RFC 3339)"),
-    crs: str | None = Query(default=None, description="output CRS: CRS84 (default), EPSG:4326 or EPSG:4490"),
     x_api_key: str | None = Header(default=None),
     authorization: str | None = Header(default=None),
 ) -> Response:
-    out_crs = parse_output_crs(crs)
-    box = parse_bbox(bbox, bbox_crs)
-    span = parse_datetime(datetime_)
-
-    def work(session: Session, caller: Caller) -> tuple[Collection, ItemsQuery, list[str], bool]:
+    def work(session: Session, caller: Caller) -> tuple[Collection, ItemsQuery, list[str], bool, int | None, str]:
         c = find_collection(request, session, collection_id, caller)
-        query = ItemsQuery(
-            bbox=box,
-            limit=min(limit, MAX_LIMIT),
-            offset=offset,
-            properties=parse_properties(properties, c),
-            crs=out_crs,
-        )
-        found, more = fetch_items(session, c, query) if valid_during(c, span) else ([], False)
-        return c, query, found, more
+        asked = items_request(request, c)
+        query = ItemsQuery(asked.bbox, asked.limit, asked.offset, asked.properties, asked.crs, asked.where)
+        if not valid_during(c, asked.span):
+            return c, query, [], False, 0, asked.format
+        found, more = fetch_items(session, c, query)
+        return c, query, found, more, number_matched(session, c, query, len(found), more), asked.format
 
-    c, query, features, more = await run_in_threadpool(in_session, request, x_api_key, authorization, work)
-    links = _page_links(request, c.id, query, more)
-    tail = orjson.dumps(
-        {"numberReturned": len(features), "timeStamp": datetime.now(UTC).isoformat(), "links": links}
-    ).decode()
-    body = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]," + tail[1:]
-    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})
-
-
-def _page_links(request: Request, cid: str, query: ItemsQuery, more: bool) -> list[dict]:
-    base = f"{_base(request)}/collections/{cid}/items"
-    params = {k: v for k, v in request.query_params.items() if k != "offset"}
-    params["limit"] = str(query.limit)
-
-    def href(offset: int) -> str:
-        return f"{base}?{urlencode({**params, 'offset': offset})}"
-
-    links = [
-        {"href": href(query.offset), "rel": "self", "type": GEOJSON},
-        {"href": f"{_base(request)}/collections/{cid}", "rel": "collection", "type": JSON},
-    ]
-    if more:
-        links.append({"href": href(query.offset + query.limit), "rel": "next", "type": GEOJSON})
-    if query.offset > 0:
-        links.append({"href": href(max(query.offset - query.limit, 0)), "rel": "prev", "type": GEOJSON})
-    return links
+    c, query, features, more, matched, fmt = await run_in_threadpool(
+        in_session, request, x_api_key, authorization, work
+    )
+    tail: dict = {"numberReturned": len(features), "timeStamp": datetime.now(UTC).isoformat()}
+    if matched is not None:
+        tail["numberMatched"] = matched
+    tail["links"] = page_links(request, c.id, query, more)
+    if fmt == "html":
+        doc = {"type": "FeatureCollection", "features": [orjson.loads(f) for f in features], **tail}
+        items_href = f"{base_url(request)}/collections/{c.id}/items"
+        return html.render(request, "items.html", f"{c.title}: features", doc=doc, items_href=items_href)
+    body = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]," + orjson.dumps(tail).decode()[1:]
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs}>"})
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature by id (its code)")
+@router.get("/collections/{collectionId}/items/{feature_id}", summary="One feature by id (its code)")
 def item(
-    collection_id: str,
+    c: VisibleCollection,
     feature_id: str,
     request: Request,
-    crs: str | None = Query(default=None),
     session: Session = Depends(get_session),
-    caller: Caller = Depends(current_caller),
 ) -> Response:
-    c = find_collection(request, session, collection_id, caller)
-    out_crs = parse_output_crs(crs)
+    check_known(request, {"f", "crs"})
+    out_crs = crs_param(request.query_params.get("crs"), "crs")
+    fmt = output_format(request)
     found = fetch_item(session, c, feature_id, out_crs)
     if found is None:
-        raise NotFound(
-            f"no feature {feature_id!r} in {collection_id!r}", [{"field": "featureId", "reason": "not found"}]
-        )
-    base = _base(request)
-    links = orjson.dumps(
-        [
-            {"href": f"{base}/collections/{c.id}/items/{feature_id}", "rel": "self", "type": GEOJSON},
-            {"href": f"{base}/collections/{c.id}", "rel": "collection", "type": JSON},
-        ]
-    ).decode()
-    body = found[:-1] + ',"links":' + links + "}"
+        raise NotFound(f"no feature {feature_id!r} in {c.id!r}", [{"field": "featureId", "reason": "not found"}])
+    base = base_url(request)
+    here = f"{base}/collections/{c.id}/items/{quote(feature_id, safe='')}"
+    links = [
+        {"href": here, "rel": "self", "type": GEOJSON},
+        {"href": f"{here}?f=html", "rel": "alternate", "type": HTML},
+        {"href": f"{base}/collections/{c.id}", "rel": "collection", "type": JSON},
+    ]
+    if fmt == "html":
+        return html.render(request, "item.html", f"{c.id}: {feature_id}", doc=orjson.loads(found))
+    body = found[:-1] + ',"links":' + orjson.dumps(links).decode() + "}"
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs}>"})
 
 

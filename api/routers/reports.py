@@ -26,7 +26,15 @@ from geogrid.cases import media
 from geogrid.cases.intake import IntakeError, KeyReused, ReportInput, submit_report
 from geogrid.cases.settings import CaseSettings
 from geogrid.cases.views import audience_for, case_view
-from geogrid.cases.workflow import Actor, BadParameter, IllegalTransition, RoleNotAllowed, WorkflowError
+from geogrid.cases.workflow import (
+    Actor,
+    BadParameter,
+    CalendarNotReady,
+    IllegalTransition,
+    NotReady,
+    RoleNotAllowed,
+    WorkflowError,
+)
 
 router = APIRouter(tags=["reports"])
 PHOTO_FIELDS = ("photos", "photo")
@@ -62,8 +70,10 @@ def validation_details(err: ValidationError) -> list[dict]:
     return [{"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]} for e in err.errors()]
 
 
-async def read_body(request: Request, settings: CaseSettings) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-    """Fields and raw photo bytes from a JSON or multipart body; sizes checked while reading."""
+async def read_body(
+    request: Request, settings: CaseSettings, photo_fields: tuple[str, ...] = PHOTO_FIELDS
+) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """Fields and raw photo bytes (named ``field[i]``) from a JSON or multipart body; sizes checked while reading."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     declared = request.headers.get("content-length", "")
     limit = settings.max_photos * settings.max_photo_bytes + MAX_FIELDS_BYTES
@@ -93,8 +103,8 @@ async def read_body(request: Request, settings: CaseSettings) -> tuple[dict[str,
     photos: list[tuple[str, bytes]] = []
     for key, value in form.multi_items():
         if isinstance(value, UploadFile):
-            if key not in PHOTO_FIELDS:
-                raise invalid(key, f"unexpected file field; photos go in {PHOTO_FIELDS[0]!r}")
+            if key not in photo_fields:
+                raise invalid(key, f"unexpected file field; photos go in {' or '.join(map(repr, photo_fields))}")
             data = await value.read(settings.max_photo_bytes + 1)
             photos.append((f"{key}[{len(photos)}]", data))
         else:
@@ -123,6 +133,8 @@ def workflow_error(exc: WorkflowError) -> Exception:
         return Forbidden(exc.message, details)
     if isinstance(exc, BadParameter):
         return InvalidInput(exc.message, details)
+    if isinstance(exc, NotReady | CalendarNotReady):
+        return Conflict(exc.message, details)
     return InvalidInput(exc.message, details)
 
 

@@ -16,6 +16,7 @@ from api.db import get_session
 from api.routers.locate import _json, invalid, locate_index, unavailable
 from geogrid.routing.locate import PointError
 from geogrid.routing.route import route_with
+from geogrid.supervision.duty import refine_route
 
 router = APIRouter(tags=["route"])
 
@@ -40,8 +41,9 @@ def post_route(body: RouteRequest, request: Request, session: Session = Depends(
         result = route_with(
             session, locate_index(request), body.lon, body.lat, body.crs, body.category, body.urgency, body.layer
         )
+        answer = refine_route(session, result.to_dict(), result.lon, result.lat)  # duty rules, time-limit cap
     except PointError as exc:
         raise invalid(exc.field, exc.reason) from None
     except SQLAlchemyError as exc:
         raise unavailable(exc) from None
-    return _json(result.to_dict())
+    return _json(answer)

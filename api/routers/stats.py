@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.auth import Caller, require_roles
 from api.db import get_session
 from api.routers.reports import invalid
+from api.scoping import scope_of
 from geogrid.cases import stats
 from geogrid.cases.settings import CaseSettings
 
@@ -28,7 +29,7 @@ def get_stats(
     to: date | None = Query(None, description="last local day, inclusive (default: today)"),
     period: str = Query("all", description=f"bucket: one of {', '.join(stats.PERIODS)}"),
     group_by: str = Query("none", description=f"one of {', '.join(stats.GROUPS)}"),
-    _: Caller = Depends(require_roles("operator", "unit", "planner")),
+    caller: Caller = Depends(require_roles("operator", "unit", "planner")),
     session: Session = Depends(get_session),
 ) -> dict:
     settings = CaseSettings.from_env()
@@ -46,7 +47,9 @@ def get_stats(
         raise invalid("to", f"a window of at most {MAX_DAYS} days")
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(last + timedelta(days=1), time(0), zone)
-    rows = stats.indicators(session, start, end, period=period, group_by=group_by, tz=settings.timezone)
+    scope = scope_of(session, caller)
+    area = None if scope is None else (scope.level, scope.area_id)
+    rows = stats.indicators(session, start, end, period=period, group_by=group_by, tz=settings.timezone, area=area)
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),

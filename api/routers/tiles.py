@@ -20,7 +20,7 @@ from api.errors import InvalidInput, Unavailable, error_body
 from api.routers.ogc import admit, maps_state
 from geogrid.maps.cache import CachedTile
 from geogrid.maps.catalog import Collection
-from geogrid.maps.tiles import MAX_ZOOM, lonlat_bounds_to_zoom_center, valid_tile
+from geogrid.maps.tiles import MAX_ZOOM, lonlat_bounds_to_zoom_center, tile_fields, valid_tile
 
 router = APIRouter(tags=["tiles"])
 
@@ -176,20 +176,20 @@ async def tilejson(
 ) -> dict:
     c, _ = await run_in_threadpool(_caller_and_collection, request, collection_id, x_api_key, authorization, True)
     base = str(request.base_url).rstrip("/")
-    fields = (
-        {"code": "String", "name": "String", "tier": "String", "community_code": "String", "community_name": "String"}
-        if c.kind == "grids"
-        else {"code": "String", "name": "String", "level": "String"}
-    )
+    return tilejson_doc(c, f"{base}/tiles/{c.id}/{{z}}/{{x}}/{{y}}.mvt")
+
+
+def tilejson_doc(c: Collection, tiles_url: str) -> dict:
+    """TileJSON 3.0 for the collection's Web Mercator tiles at ``tiles_url`` (a {z}/{x}/{y} template)."""
     doc = {
         "tilejson": "3.0.0",
         "name": c.id,
         "description": c.title,
         "scheme": "xyz",
-        "tiles": [f"{base}/tiles/{c.id}/{{z}}/{{x}}/{{y}}.mvt"],
+        "tiles": [tiles_url],
         "minzoom": MIN_ZOOM,
         "maxzoom": MAX_ZOOM,
-        "vector_layers": [{"id": c.tile_layer, "fields": fields, "minzoom": MIN_ZOOM, "maxzoom": MAX_ZOOM}],
+        "vector_layers": [{"id": c.tile_layer, "fields": tile_fields(c), "minzoom": MIN_ZOOM, "maxzoom": MAX_ZOOM}],
         "attribution": "geogrid",
     }
     if c.bbox:

@@ -20,7 +20,10 @@ router = APIRouter(include_in_schema=False)
 
 WEB_DIR = Path(os.environ.get("GEOGRID_WEB_DIR") or Path(__file__).resolve().parents[2] / "web")
 MAPLIBRE_DIST = WEB_DIR / "node_modules" / "maplibre-gl" / "dist"
-PAGES = {"app.js": "text/javascript", "app.css": "text/css"}
+PAGES = {"app.css": "text/css"} | {
+    f"{module}.js": "text/javascript"
+    for module in ("app", "core", "labels", "workbench", "compare", "publish", "supervision")
+}
 mimetypes.add_type("text/javascript", ".mjs")  # module scripts must not be served as octet-stream
 
 

@@ -4,6 +4,10 @@ The week is Monday–Friday unless the ``work_calendar_day`` table says otherwis
 A working day has fixed periods (default 08:30–12:00 and 14:00–17:30, local time). "N working days" means
 N × the length of a working day in working time, so a case dispatched on Friday 10:00 with one working day is due
 on Monday 10:00, and one dispatched at night starts counting at the next opening.
+
+Only years listed in ``work_calendar_year`` (seeded from the ``chinesecalendar`` package, or imported) are known:
+counting working time through any other year raises ``CalendarMissing`` naming the year, because guessing a plain
+Monday–Friday week there would put Spring Festival deadlines on holidays.
 """
 
 from __future__ import annotations
@@ -16,24 +20,40 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from geogrid.cases.models import CalendarDay
+from geogrid.cases.models import CalendarDay, CalendarYear
 from geogrid.cases.settings import CaseSettings
 
 DEFAULT_PERIODS: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(14, 0), time(17, 30)))
 MAX_DAYS = 3660  # a limit no real time limit reaches; guards against a calendar with no working day at all
 
 
+class CalendarMissing(ValueError):
+    """Working time was asked for in a year the calendar has no data for."""
+
+    def __init__(self, year: int, known: frozenset[int]) -> None:
+        span = f"{min(known)}–{max(known)}" if known else "none"
+        self.year, self.reason = year, f"no working-calendar data for {year}"
+        super().__init__(
+            f"{self.reason} (years known: {span}); import the year's holiday notice with "
+            "`geogrid calendar import FILE` or upgrade chinesecalendar and run `geogrid calendar seed`"
+        )
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
-    """Exceptions to the Monday–Friday week plus the daily working periods, in one time zone."""
+    """Exceptions to the Monday–Friday week plus the daily working periods, in one time zone.
+
+    ``years``: the years with calendar data; None accepts every year (a calendar built by hand, e.g. in tests).
+    """
 
     exceptions: dict[date, bool] = field(default_factory=dict)
     periods: tuple[tuple[time, time], ...] = DEFAULT_PERIODS
     tz: str = "Asia/Shanghai"
+    years: frozenset[int] | None = None
 
     @property
     def day_length(self) -> timedelta:
@@ -43,12 +63,16 @@ class WorkCalendar:
         )
 
     def is_workday(self, day: date) -> bool:
+        if self.years is not None and day.year not in self.years:
+            raise CalendarMissing(day.year, self.years)
         return self.exceptions.get(day, day.weekday() < 5)
 
-    def _windows(self, first: date) -> Iterable[tuple[datetime, datetime]]:
+    def _windows(self, first: date, last: date | None = None) -> Iterable[tuple[datetime, datetime]]:
         zone = ZoneInfo(self.tz)
         for offset in range(MAX_DAYS):
             day = first + timedelta(days=offset)
+            if last is not None and day > last:
+                return
             if self.is_workday(day):
                 for start, end in self.periods:
                     yield datetime.combine(day, start, zone), datetime.combine(day, end, zone)
@@ -83,7 +107,7 @@ class WorkCalendar:
         zone = ZoneInfo(self.tz)
         local_start, local_end = start.astimezone(zone), end.astimezone(zone)
         total = timedelta(0)
-        for win_start, win_end in self._windows(local_start.date()):
+        for win_start, win_end in self._windows(local_start.date(), local_end.date()):
             if win_start >= local_end:
                 break
             overlap = min(win_end, local_end) - max(win_start, local_start)
@@ -96,7 +120,8 @@ def load_calendar(session: Session, settings: CaseSettings | None = None) -> Wor
     """The calendar stored in the database (a few dozen rows per year, read whole)."""
     settings = settings or CaseSettings.from_env()
     rows = session.execute(select(CalendarDay.day, CalendarDay.workday)).all()
-    return WorkCalendar(exceptions={day: workday for day, workday in rows}, tz=settings.timezone)
+    years = frozenset(session.scalars(select(CalendarYear.year)))
+    return WorkCalendar(exceptions={day: workday for day, workday in rows}, tz=settings.timezone, years=years)
 
 
 def _parse_day(value, where: str) -> date:
@@ -170,15 +195,41 @@ def read_calendar_file(path: str | Path) -> list[tuple[date, bool, str | None]]:
     raise ValueError(f"{path}: unsupported calendar format {path.suffix!r} (use .yaml, .yml or .csv)")
 
 
-def import_days(session: Session, days: Iterable[tuple[date, bool, str | None]]) -> int:
-    """Upsert calendar exceptions; a later entry for the same day wins. Returns the number of days written."""
+def import_days(
+    session: Session, days: Iterable[tuple[date, bool, str | None]], source: str = "import", replace: bool = True
+) -> int:
+    """Upsert calendar exceptions and mark their years known; a later entry for the same day wins.
+
+    ``replace`` false keeps days already stored (a package seed never overrides an imported notice).
+    Returns the number of days written.
+    """
     merged = {day: (workday, name) for day, workday, name in days}
     if not merged:
         return 0
     rows = [{"day": d, "workday": w, "name": n} for d, (w, n) in sorted(merged.items())]
     stmt = insert(CalendarDay).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[CalendarDay.day], set_={"workday": stmt.excluded.workday, "name": stmt.excluded.name}
-    )
+    if replace:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[CalendarDay.day], set_={"workday": stmt.excluded.workday, "name": stmt.excluded.name}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=[CalendarDay.day])
     session.execute(stmt)
+    years = [{"year": y, "source": source} for y in sorted({d.year for d in merged})]
+    mark = insert(CalendarYear).values(years)
+    if replace:
+        mark = mark.on_conflict_do_update(
+            index_elements=[CalendarYear.year], set_={"source": mark.excluded.source, "updated_at": func.now()}
+        )
+    session.execute(mark.on_conflict_do_nothing(index_elements=[CalendarYear.year]) if not replace else mark)
     return len(rows)
+
+
+def seed_from_package(session: Session) -> dict:
+    """Add the years the installed ``chinesecalendar`` knows and the store does not (imports are kept)."""
+    from geogrid.cases.calendar_seed import package_days, package_name
+
+    known = set(session.scalars(select(CalendarYear.year)))
+    new = [(d, w, n) for d, w, n in package_days() if d.year not in known]
+    import_days(session, new, package_name(), replace=False)
+    return {"source": package_name(), "years_added": sorted({d.year for d, _, _ in new}), "days": len(new)}

@@ -5,6 +5,9 @@ if still unresolved it goes to the district with another 2 working days ("proble
 district within 2 working days"); past that it stays flagged at district level. The handling unit keeps the case;
 the street/district unit (the unit whose territory is that admin area, when one exists) supervises and may act on it.
 The deadline used for 按期结案 is not moved by escalation: escalation is supervision, not forgiveness.
+Each escalation's history row passes through ``supervision.hooks.after_event`` (its overdue/escalated
+notifications). When the next check would fall in a year without calendar data, it is counted in calendar days
+instead, and the row says so: the ladder must not stop at New Year.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geogrid.cases.calendar import WorkCalendar, load_calendar
+from geogrid.cases.calendar import CalendarMissing, WorkCalendar, load_calendar
 from geogrid.cases.models import Case, CaseEvent
 from geogrid.cases.workflow import CLOCK_STATES
 from geogrid.store.models import Unit
+from geogrid.supervision.hooks import after_event
 
 LADDER: dict[str, tuple[str, float, str] | None] = {
     "community": ("street", 2.0, "days"),
@@ -59,7 +63,11 @@ def escalate_overdue(session: Session, now: datetime | None = None, calendar: Wo
             supervisor = _territorial_unit(session, area)
             case.escalation_level = level
             case.escalated_unit_id = supervisor or case.escalated_unit_id
-            case.escalate_at = calendar.add(now, value, unit, True)
+            try:
+                case.escalate_at = calendar.add(now, value, unit, True)
+            except CalendarMissing as exc:
+                case.escalate_at = calendar.add(now, value, unit, False)
+                data["calendar_missing"] = exc.year
             action = "escalate"
             data |= {
                 "to_level": level,
@@ -68,17 +76,17 @@ def escalate_overdue(session: Session, now: datetime | None = None, calendar: Wo
             }
             summary["escalated"].append(case.id)
         case.updated_at = now
-        session.add(
-            CaseEvent(
-                case_id=case.id,
-                action=action,
-                from_status=case.status,
-                to_status=case.status,
-                actor_account_id=None,
-                actor_role="system",
-                at=now,
-                data=data,
-            )
+        event = CaseEvent(
+            case_id=case.id,
+            action=action,
+            from_status=case.status,
+            to_status=case.status,
+            actor_account_id=None,
+            actor_role="system",
+            at=now,
+            data=data,
         )
-    session.flush()
+        session.add(event)
+        session.flush()
+        after_event(session, case, event)
     return summary

@@ -26,6 +26,8 @@ from geogrid.cases.models import CHANNELS, TERMINAL, URGENCIES, Case, CaseEvent,
 from geogrid.cases.settings import CaseSettings
 from geogrid.cases.workflow import Actor
 
+DISTRICT_CHANNELS = ("hotline", "higher")  # seeds/004: 12345 and higher-level channels are dispatched by the district
+
 
 @dataclass(frozen=True)
 class ReportInput:
@@ -39,6 +41,7 @@ class ReportInput:
     address: str | None = None
     reporter_name: str | None = None
     contact: str | None = None
+    media_url: str | None = None  # a link to a photo (Open311)
 
 
 class IntakeError(ValueError):
@@ -66,6 +69,8 @@ class IntakeResult:
 
 def _request_hash(report: ReportInput, photos: Sequence[media.Photo]) -> str:
     body = {**asdict(report), "photos": [p.sha256 for p in photos]}
+    if body["media_url"] is None:  # reports sent before media_url existed keep their hash (idempotent retries)
+        del body["media_url"]
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -88,6 +93,7 @@ def _route(session: Session, report: ReportInput, category: str) -> dict:
     from geogrid.routing import route
     from geogrid.routing.index import shared_index
     from geogrid.routing.locate import locate_with
+    from geogrid.supervision.duty import refine_route
 
     try:
         result = route(session, report.lon, report.lat, report.crs, category, report.urgency)
@@ -98,6 +104,7 @@ def _route(session: Session, report: ReportInput, category: str) -> dict:
         field, reason = getattr(exc, "field", "location"), getattr(exc, "reason", str(exc))
         raise IntakeError(field, f"cannot route this report: {reason}") from None
     data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    refine_route(session, data, data["lon"], data["lat"])  # duty rules (lead + co-handlers), 5-working-day cap
     if data.get("outside"):
         raise IntakeError("location", "outside every published grid of the jurisdiction")
     # one grid per published layer; only identifying fields (grid staff contacts never ride along on a case)
@@ -182,6 +189,7 @@ def submit_report(
         "channel": channel,
         "description": report.description.strip(),
         "address": report.address,
+        "media_url": report.media_url,
         "lon": lon,
         "lat": lat,
         "geom": func.ST_SetSRID(func.ST_MakePoint(lon, lat), STORE_SRID),
@@ -201,6 +209,7 @@ def submit_report(
         "time_limit_unit": limit.get("unit"),
         "time_limit_working": bool(limit.get("working", True)),
         "duplicate_of_id": duplicate.id if duplicate is not None else None,
+        "centre_level": "district" if channel in DISTRICT_CHANNELS else "street",
         "created_at": now,
         "updated_at": now,
     }

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -52,7 +53,8 @@ URGENCIES = ("normal", "urgent")
 CHANNELS = ("collector", "public", "hotline", "video", "higher")
 CLOSE_TYPES = ("normal", "overdue", "error", "special")
 LEVELS = ("community", "street", "district")
-PHOTO_KINDS = ("report", "check")
+CENTRE_LEVELS = ("street", "district", "city")  # which grid centre (网格化中心) dispatches the case
+PHOTO_KINDS = ("report", "check", "after")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -69,6 +71,8 @@ class Case(Base):
         CheckConstraint(_in("channel", CHANNELS), name="case_report_channel"),
         CheckConstraint(f"close_type IS NULL OR {_in('close_type', CLOSE_TYPES)}", name="case_report_close_type"),
         CheckConstraint(_in("escalation_level", LEVELS), name="case_report_level"),
+        CheckConstraint(_in("centre_level", CENTRE_LEVELS), name="case_report_centre"),
+        CheckConstraint("satisfaction BETWEEN 1 AND 5", name="case_report_satisfaction"),
         UniqueConstraint("reporter_account_id", "idempotency_key", name="case_report_idempotency"),
         Index("case_report_status_idx", "status"),
         Index("case_report_unit_idx", "unit_id"),
@@ -82,6 +86,7 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     address: Mapped[str | None] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(Text, comment="Open311 media_url (migration 0700)")
     lon: Mapped[float] = mapped_column(Float, nullable=False, comment="CGCS2000 longitude")
     lat: Mapped[float] = mapped_column(Float, nullable=False, comment="CGCS2000 latitude")
     geom = mapped_column(Geometry("POINT", srid=STORE_SRID, spatial_index=False), nullable=False)
@@ -117,6 +122,13 @@ class Case(Base):
     rework_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     extension_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     pending_extension: Mapped[dict | None] = mapped_column(JSONB)
+    warn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), comment="deadline warning due")
+    warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    centre_level: Mapped[str] = mapped_column(String(16), nullable=False, server_default="street")
+    on_spot: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger, comment="the reporter's rating, 1–5")
+    satisfaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    satisfaction_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
@@ -157,6 +169,16 @@ class CasePhoto(Base):
     content_type: Mapped[str] = mapped_column(String(32), nullable=False)
     size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class CalendarYear(Base):
+    """A year whose calendar data is present (seeded from the package or imported); others are refused."""
+
+    __tablename__ = "work_calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
 class CalendarDay(Base):

@@ -14,7 +14,11 @@ For a window [start, end) cut into buckets (day, week, month in local time, or t
 - 返工率 = closed cases reworked at least once / 结案.
 - 延期率 = due cases with at least one approved extension / 应结案.
 - mean time to close: mean wall-clock hours from first dispatch to close over the 结案 cases.
-Rates are null when their denominator is zero. Grouping uses the case's current grid/community/street/unit.
+- 当场处置 on_spot: cases a collector reported and closed on the spot, by closing time; they were never dispatched,
+  so they are outside 应结案 and every rate above, and counted here apart.
+Rates are null when their denominator is zero. Grouping uses the case's current grid/community/street/unit, or the
+tier of its grid (from the routing result kept on the case). ``area`` restricts to one admin area's cases (a
+district or street centre's view).
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ GROUPS = {
     "community": "community_id::text",
     "street": "street_id::text",
     "unit": "unit_id::text",
+    "tier": "route -> 'grids' -> (route ->> 'layer') ->> 'tier'",
 }
+AREA_COLUMNS = {"district": "district_id", "street": "street_id", "community": "community_id"}
 LABELS = {
     "accepted": "受理",
     "filed": "立案",
@@ -45,10 +51,11 @@ LABELS = {
     "rework_rate": "返工率",
     "extension_rate": "延期率",
     "mean_hours_to_close": "平均结案时长(小时)",
+    "on_spot": "当场处置",
 }
 
 
-def _sql(period: str, group: str) -> str:
+def _sql(period: str, group: str, area_level: str | None = None) -> str:
     if period == "all":
         bucket = "CAST(:s_local AS timestamp)"
         bucket_end = "CAST(:e_local AS timestamp)"
@@ -59,9 +66,10 @@ def _sql(period: str, group: str) -> str:
     return f"""
 WITH c AS (
   SELECT {GROUPS[group]} AS grp, accepted_at, filed_at, due_at, closed_at, close_type, status,
-         rework_count, extension_count, first_dispatched_at,
+         rework_count, extension_count, first_dispatched_at, on_spot,
          LEAST(due_at, COALESCE(closed_at, due_at)) AS due_moment
   FROM case_report
+  {f"WHERE {AREA_COLUMNS[area_level]} = :area_id" if area_level else ""}
 ), d AS (
   SELECT grp, {b(ts="due_moment")} AS b,
          closed_at IS NOT NULL AND (closed_at AT TIME ZONE :tz) < {bucket_end.format(ts="due_moment")} AS closed,
@@ -73,17 +81,22 @@ WITH c AS (
     AND due_moment >= :s AND due_moment < :e
 ), m AS (
   SELECT grp, {b(ts="accepted_at")} AS b, 1 AS acc, 0 AS fil, 0 AS due, 0 AS clo, 0 AS ont, 0 AS rew, 0 AS ext,
-         NULL::float AS hours
-  FROM c WHERE accepted_at >= :s AND accepted_at < :e
+         NULL::float AS hours, 0 AS spot
+  FROM c WHERE accepted_at >= :s AND accepted_at < :e AND NOT on_spot
   UNION ALL
-  SELECT grp, {b(ts="filed_at")}, 0, 1, 0, 0, 0, 0, 0, NULL FROM c WHERE filed_at >= :s AND filed_at < :e
+  SELECT grp, {b(ts="filed_at")}, 0, 1, 0, 0, 0, 0, 0, NULL, 0 FROM c
+  WHERE filed_at >= :s AND filed_at < :e AND NOT on_spot
   UNION ALL
   SELECT grp, b, 0, 0, 1, closed::int, on_time::int, (closed AND rework_count > 0)::int,
-         (extension_count > 0)::int, CASE WHEN closed THEN hours END
+         (extension_count > 0)::int, CASE WHEN closed THEN hours END, 0
   FROM d
+  UNION ALL
+  SELECT grp, {b(ts="closed_at")}, 0, 0, 0, 0, 0, 0, 0, NULL, 1 FROM c
+  WHERE on_spot AND closed_at >= :s AND closed_at < :e
 )
 SELECT grp, b, sum(acc) AS accepted, sum(fil) AS filed, sum(due) AS due, sum(clo) AS closed,
-       sum(ont) AS closed_on_time, sum(rew) AS reworked, sum(ext) AS extended, avg(hours) AS mean_hours
+       sum(ont) AS closed_on_time, sum(rew) AS reworked, sum(ext) AS extended, avg(hours) AS mean_hours,
+       sum(spot) AS on_spot
 FROM m GROUP BY grp, b ORDER BY b, grp NULLS FIRST
 """
 
@@ -93,6 +106,8 @@ def _ratio(num: int, den: int) -> float | None:
 
 
 def _labels(session: Session, group: str, keys: set[str]) -> dict[str, dict]:
+    if group not in ("community", "street", "unit"):
+        return {}
     ids = [int(k) for k in keys if k is not None]
     if group in ("community", "street") and ids:
         rows = session.execute(select(AdminArea.id, AdminArea.code, AdminArea.name).where(AdminArea.id.in_(ids)))
@@ -104,7 +119,14 @@ def _labels(session: Session, group: str, keys: set[str]) -> dict[str, dict]:
 
 
 def indicators(
-    session: Session, start: datetime, end: datetime, *, period: str = "all", group_by: str = "none", tz: str
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    period: str = "all",
+    group_by: str = "none",
+    tz: str,
+    area: tuple[str, int] | None = None,
 ) -> list[dict]:
     """One row per (bucket, group) with every indicator; see the module docstring for definitions."""
     if period not in PERIODS:
@@ -121,13 +143,15 @@ def indicators(
         "s_local": start.astimezone(zone).replace(tzinfo=None),
         "e_local": end.astimezone(zone).replace(tzinfo=None),
     }
-    rows = session.execute(text(_sql(period, group_by)), params).mappings().all()
+    if area is not None:
+        params["area_id"] = area[1]
+    rows = session.execute(text(_sql(period, group_by, area and area[0])), params).mappings().all()
     names = _labels(session, group_by, {r["grp"] for r in rows})
     out = []
     for r in rows:
         due, closed = int(r["due"]), int(r["closed"])
-        group = None if group_by == "none" else (r["grp"] if group_by == "grid" else names.get(r["grp"]))
-        if group is None and group_by not in ("none", "grid") and r["grp"] is not None:
+        group = None if group_by == "none" else (r["grp"] if group_by in ("grid", "tier") else names.get(r["grp"]))
+        if group is None and group_by not in ("none", "grid", "tier") and r["grp"] is not None:
             group = {"id": int(r["grp"])}
         out.append(
             {
@@ -143,6 +167,7 @@ def indicators(
                 "rework_rate": _ratio(int(r["reworked"]), closed),
                 "extension_rate": _ratio(int(r["extended"]), due),
                 "mean_hours_to_close": None if r["mean_hours"] is None else round(float(r["mean_hours"]), 4),
+                "on_spot": int(r["on_spot"]),
             }
         )
     return out

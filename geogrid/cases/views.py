@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from geogrid.cases.categories import describe
 from geogrid.cases.models import TERMINAL, Case, CaseEvent, CasePhoto
 from geogrid.store.models import Unit
+from geogrid.supervision.joint import co_units_view
 
 PUBLIC_DECIMALS = 4  # 1e-4 degree ≈ 11 m of latitude
 OPERATOR_ROLES = ("operator", "admin")
@@ -75,6 +76,8 @@ def case_view(session: Session, case: Case, audience: str, *, history: bool = Tr
         "rework_count": case.rework_count,
         "extension_count": case.extension_count,
         "possible_duplicate_of": case.duplicate_of_id,
+        "centre_level": case.centre_level,
+        "on_spot": case.on_spot,
         "created_at": _iso(case.created_at),
         "updated_at": _iso(case.updated_at),
     }
@@ -82,6 +85,8 @@ def case_view(session: Session, case: Case, audience: str, *, history: bool = Tr
         view["routing_rule"] = route.get("rule")
         view["supervising_unit"] = _unit(session, case.escalated_unit_id)
         view["pending_extension"] = case.pending_extension
+        view["co_units"] = co_units_view(session, case.id)
+        view["satisfaction"] = case.satisfaction
         view["photos"] = [
             {"id": p.id, "kind": p.kind, "content_type": p.content_type, "size_bytes": p.size_bytes}
             for p in session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id))

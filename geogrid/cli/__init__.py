@@ -7,7 +7,11 @@ import pkgutil
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Grid-based urban management (网格化管理).")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Grid-based urban management. 网格化管理：划分、入库、定位与对外服务。",
+)
 
 
 def _register_all() -> None:

@@ -1,4 +1,5 @@
-"""``geogrid cases escalate`` (one overdue-detection/escalation pass) and ``geogrid calendar import FILE``.
+"""``geogrid cases escalate`` (one warning + overdue-detection/escalation pass), ``geogrid calendar import FILE``,
+``geogrid calendar seed`` (years from the installed chinesecalendar package) and ``geogrid calendar years``.
 
 Run ``geogrid cases escalate`` from cron (e.g. every 10 minutes); passes are safe to overlap (rows are locked with
 SKIP LOCKED) and idempotent (a case escalates again only when its next check time has passed).
@@ -16,28 +17,36 @@ from geogrid.store.db import session_scope
 
 
 def register(app: typer.Typer) -> None:
-    cases = typer.Typer(no_args_is_help=True, help="Reported cases (案件).")
-    calendar = typer.Typer(no_args_is_help=True, help="The working calendar (holidays, make-up workdays).")
+    cases = typer.Typer(no_args_is_help=True, help="Reported cases. 案件。")
+    calendar = typer.Typer(
+        no_args_is_help=True, help="The working calendar (holidays, make-up workdays). 工作日历（节假日、调休上班日）。"
+    )
     app.add_typer(cases, name="cases")
     app.add_typer(calendar, name="calendar")
 
     @cases.command("escalate")
     def escalate() -> None:
-        """Flag overdue cases and escalate them community → street → district; prints a JSON summary."""
-        from geogrid.cases.escalation import escalate_overdue
+        """Warn cases near their deadline, flag overdue ones and escalate them community → street → district.
+        临期预警、标记超期案件并逐级督办（社区→街道→区）。
+        """
+        from datetime import UTC, datetime
+
+        from geogrid.supervision.deadlines import tick
 
         try:
             with session_scope() as session:
-                summary = escalate_overdue(session)
+                summary = tick(session, datetime.now(UTC))
         except OperationalError as exc:
             fail(f"cannot reach the store: {str(exc.orig).strip().splitlines()[0]}")
         print_json(summary)
 
     @calendar.command("import")
     def import_(
-        path: Path = typer.Argument(..., help="YAML (holidays and workdays lists) or CSV (date,workday,name)"),
+        path: Path = typer.Argument(
+            ..., help="YAML (holidays and workdays lists) or CSV (date,workday,name). YAML（节假日与调休清单）或 CSV"
+        ),
     ) -> None:
-        """Upsert public holidays and make-up workdays from FILE."""
+        """Upsert public holidays and make-up workdays from FILE. 从文件导入节假日与调休上班日。"""
         from geogrid.cases.calendar import import_days, read_calendar_file
 
         try:
@@ -48,8 +57,29 @@ def register(app: typer.Typer) -> None:
             fail(f"{path}: no days listed")
         try:
             with session_scope() as session:
-                count = import_days(session, days)
+                count = import_days(session, days, f"import {path.name}")
         except OperationalError as exc:
             fail(f"cannot reach the store: {str(exc.orig).strip().splitlines()[0]}")
         holidays = sum(1 for _, workday, _ in days if not workday)
         typer.echo(f"{path}: {count} calendar days written ({holidays} holidays, {len(days) - holidays} workdays)")
+
+    @calendar.command("seed")
+    def seed() -> None:
+        """Add the years the installed chinesecalendar package knows and the store lacks (imports are kept).
+        从 chinesecalendar 补充缺少的年份（保留已导入的数据）。
+        """
+        from geogrid.cases.calendar import seed_from_package
+
+        with session_scope() as session:
+            print_json(seed_from_package(session))
+
+    @calendar.command("years")
+    def years() -> None:
+        """The years with calendar data and where each came from. 已有日历数据的年份及来源。"""
+        from sqlalchemy import select
+
+        from geogrid.cases.models import CalendarYear
+
+        with session_scope() as session:
+            rows = session.execute(select(CalendarYear.year, CalendarYear.source).order_by(CalendarYear.year)).all()
+        print_json({str(year): source for year, source in rows})

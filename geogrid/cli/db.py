@@ -9,12 +9,14 @@ from geogrid.store.db import StoreError, init_store
 
 
 def register(app: typer.Typer) -> None:
-    db = typer.Typer(no_args_is_help=True, help="The PostGIS store.")
+    db = typer.Typer(no_args_is_help=True, help="The PostGIS store. PostGIS 数据库。")
     app.add_typer(db, name="db")
 
     @db.command("init")
     def init() -> None:
-        """Create the database named by GEOGRID_DATABASE_URL if missing, add PostGIS, migrate to head."""
+        """Create the database named by GEOGRID_DATABASE_URL if missing, add PostGIS, migrate to head.
+        创建数据库（如不存在）、启用 PostGIS 并升级表结构。
+        """
         try:
             info = init_store()
         except StoreError as exc:

@@ -11,11 +11,13 @@ from geogrid.store.db import StoreError, init_store
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
-        host: str = typer.Option("127.0.0.1", "--host"),
-        port: int = typer.Option(8000, "--port"),
-        serve: bool = typer.Option(True, "--serve/--no-serve", help="serve the API after loading"),
+        host: str = typer.Option("127.0.0.1", "--host", help="address to listen on / 监听地址"),
+        port: int = typer.Option(8000, "--port", help="port to listen on / 监听端口"),
+        serve: bool = typer.Option(True, "--serve/--no-serve", help="serve the API after loading / 加载后启动服务"),
     ) -> None:
-        """Load the synthetic sample district, generate and publish a grid plan, then serve."""
+        """Load the synthetic sample district, generate and publish a grid plan, then serve.
+        加载示范区、生成并发布网格方案，然后启动服务。
+        """
         from sqlalchemy import select
 
         from geogrid.demo import load_demo

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import typer
 
-from geogrid.cli.common import fail
+from geogrid.cli.common import check_writable, fail
 
 LAYERS = ("boundary", "communities", "tier_zones", "barriers", "units", "exclude")
-SOURCE = "FILE or FILE:LAYER (a GeoPackage layer)"
-CRS_HELP = "CRS of {} when undeclared or wrong: EPSG:n, wgs84, cgcs2000, gcj02, bd09 (default: --crs)"
+SOURCE = "FILE or FILE:LAYER (a GeoPackage layer). 文件或 文件:图层。"
+CRS_HELP = "CRS of {} when undeclared or wrong: EPSG:n, wgs84, cgcs2000, gcj02, bd09 (default: --crs). {}坐标系。"
 
 
 def _config(path: Path | None, preset: str | None, balance: str | None, repair: bool, outside: str | None, declared):
@@ -143,6 +143,9 @@ def _save_plan(result, plan: str, layer: str, roads: str) -> None:
     try:
         with session_scope() as session:
             saved = save_draft_plan(session, result.grids, layer=layer, plan=plan, source=roads, report=result.report)
+            from geogrid.planner.roads import attach_roads  # the workbench shows and cuts along them
+
+            attach_roads(session, saved, result.centerlines, source=roads)
             typer.echo(f"saved draft plan {plan!r} (layer {layer!r}, id {getattr(saved, 'id', '?')})")
     except ValueError as exc:
         fail(str(exc))
@@ -151,41 +154,93 @@ def _save_plan(result, plan: str, layer: str, roads: str) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("partition")
     def partition_cmd(
-        roads: str = typer.Option(..., "--roads", help="Road network: .osm.pbf, .osm, or a vector " + SOURCE),
-        boundary: str = typer.Option(..., "--boundary", help="Jurisdiction polygon(s): " + SOURCE),
-        out: Path = typer.Option(..., "--out", help="Output GeoPackage (layers grids, blocks, straight_cuts)."),
-        communities: str | None = typer.Option(None, "--communities", help="Community polygons (12-digit code)."),
-        tier_zones: str | None = typer.Option(None, "--tier-zones", help="Polygons with a 'tier' field (A/B/C)."),
-        barriers: str | None = typer.Option(None, "--barriers", help="Rivers, railways (lines or polygons)."),
-        units: str | None = typer.Option(None, "--units", help="Compounds, parcels, campuses: never cut."),
-        exclude: str | None = typer.Option(None, "--exclude", help="Mountain, water: not counted toward sizes."),
-        weights: str | None = typer.Option(None, "--weights", help="Workload: points, buildings or a GeoTIFF."),
-        weight_field: str | None = typer.Option(None, "--weight-field", help="Weight per feature (else 1 / area)."),
-        floors_field: str | None = typer.Option(None, "--floors-field", help="Building floors (else guessed)."),
-        config: Path | None = typer.Option(None, "--config", help="TOML or YAML configuration."),
+        roads: str = typer.Option(
+            ..., "--roads", help="Road network: .osm.pbf, .osm, or a vector " + SOURCE + " 路网。"
+        ),
+        boundary: str = typer.Option(..., "--boundary", help="Jurisdiction polygon(s): " + SOURCE + " 辖区边界。"),
+        out: Path = typer.Option(
+            ...,
+            "--out",
+            help="Output GeoPackage (grids, blocks, straight_cuts). 输出 GeoPackage（所在文件夹须已存在）。",
+        ),
+        communities: str | None = typer.Option(
+            None, "--communities", help="Community polygons (12-digit code). 社区边界（12 位编码）。"
+        ),
+        tier_zones: str | None = typer.Option(
+            None, "--tier-zones", help="Polygons with a 'tier' field (A/B/C). 分级区域。"
+        ),
+        barriers: str | None = typer.Option(
+            None, "--barriers", help="Rivers, railways (lines or polygons). 河流、铁路等障碍。"
+        ),
+        units: str | None = typer.Option(
+            None, "--units", help="Compounds, parcels, campuses: never cut. 小区、地块、园区（不被切分）。"
+        ),
+        exclude: str | None = typer.Option(
+            None, "--exclude", help="Mountain, water: not counted toward sizes. 山体、水面（不计入面积）。"
+        ),
+        weights: str | None = typer.Option(
+            None, "--weights", help="Workload: points, buildings or a GeoTIFF. 工作量：点、建筑或人口栅格。"
+        ),
+        weight_field: str | None = typer.Option(
+            None, "--weight-field", help="Weight per feature (else 1 / area). 权重字段。"
+        ),
+        floors_field: str | None = typer.Option(
+            None, "--floors-field", help="Building floors (else guessed). 楼层数字段。"
+        ),
+        config: Path | None = typer.Option(None, "--config", help="TOML or YAML configuration. 配置文件。"),
         preset: str | None = typer.Option(None, "--preset", help="patrol (城管/责任网格) or social (社会治理网格)."),
-        balance: str | None = typer.Option(None, "--balance", help="Balance grids by area, weight or both."),
-        repair_communities: bool = typer.Option(False, "--repair-communities", help="Fix overlaps and gaps."),
-        outside_code: str | None = typer.Option(None, "--outside-code", help="Code for land in no community."),
-        crs: str | None = typer.Option(None, "--crs", help="Default CRS of every input (gcj02, EPSG:4545…)."),
-        roads_crs: str | None = typer.Option(None, "--roads-crs", help=CRS_HELP.format("the roads")),
-        boundary_crs: str | None = typer.Option(None, "--boundary-crs", help=CRS_HELP.format("the boundary")),
-        communities_crs: str | None = typer.Option(None, "--communities-crs", help=CRS_HELP.format("communities")),
-        tier_zones_crs: str | None = typer.Option(None, "--tier-zones-crs", help=CRS_HELP.format("tier zones")),
-        barriers_crs: str | None = typer.Option(None, "--barriers-crs", help=CRS_HELP.format("barriers")),
-        units_crs: str | None = typer.Option(None, "--units-crs", help=CRS_HELP.format("units")),
-        exclude_crs: str | None = typer.Option(None, "--exclude-crs", help=CRS_HELP.format("excluded land")),
-        weights_crs: str | None = typer.Option(None, "--weights-crs", help=CRS_HELP.format("weights")),
-        encoding: str | None = typer.Option(None, "--encoding", help="Text encoding of Shapefile attributes."),
-        class_field: str | None = typer.Option(None, "--class-field", help="Road class field (else OSM highway)."),
-        report: Path | None = typer.Option(None, "--report", help="Write the plan metrics as JSON."),
-        map_png: Path | None = typer.Option(None, "--map", help="Write a PNG map (or of the refused places)."),
-        plan: str | None = typer.Option(None, "--plan", help="Also save as a draft plan with this name."),
-        layer: str = typer.Option("grid", "--layer", help="Grid layer of the store the plan belongs to."),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+        balance: str | None = typer.Option(
+            None, "--balance", help="Balance grids by area, weight or both. 按面积、工作量或两者均衡。"
+        ),
+        repair_communities: bool = typer.Option(
+            False, "--repair-communities", help="Fix overlaps and gaps. 修复社区重叠与缝隙。"
+        ),
+        outside_code: str | None = typer.Option(
+            None, "--outside-code", help="Code for land in no community. 无社区归属土地的编码。"
+        ),
+        crs: str | None = typer.Option(
+            None, "--crs", help="Default CRS of every input (gcj02, EPSG:4545…). 输入坐标系。"
+        ),
+        roads_crs: str | None = typer.Option(None, "--roads-crs", help=CRS_HELP.format("the roads", "道路")),
+        boundary_crs: str | None = typer.Option(None, "--boundary-crs", help=CRS_HELP.format("the boundary", "边界")),
+        communities_crs: str | None = typer.Option(
+            None, "--communities-crs", help=CRS_HELP.format("communities", "社区")
+        ),
+        tier_zones_crs: str | None = typer.Option(
+            None, "--tier-zones-crs", help=CRS_HELP.format("tier zones", "分级区域")
+        ),
+        barriers_crs: str | None = typer.Option(None, "--barriers-crs", help=CRS_HELP.format("barriers", "障碍")),
+        units_crs: str | None = typer.Option(None, "--units-crs", help=CRS_HELP.format("units", "单元")),
+        exclude_crs: str | None = typer.Option(
+            None, "--exclude-crs", help=CRS_HELP.format("excluded land", "排除区域")
+        ),
+        weights_crs: str | None = typer.Option(None, "--weights-crs", help=CRS_HELP.format("weights", "权重")),
+        encoding: str | None = typer.Option(
+            None, "--encoding", help="Text encoding of Shapefile attributes. 属性编码。"
+        ),
+        class_field: str | None = typer.Option(
+            None, "--class-field", help="Road class field (else OSM highway). 道路等级字段。"
+        ),
+        report: Path | None = typer.Option(
+            None, "--report", help="Write the plan metrics as JSON. 输出方案指标 JSON。"
+        ),
+        map_png: Path | None = typer.Option(
+            None, "--map", help="Write a PNG map (or of the refused places). 输出 PNG 图。"
+        ),
+        plan: str | None = typer.Option(
+            None, "--plan", help="Also save as a draft plan with this name. 同时保存为草案方案。"
+        ),
+        layer: str = typer.Option(
+            "grid", "--layer", help="Grid layer of the store the plan belongs to. 方案所属网格图层。"
+        ),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bar. 不显示进度条。"),
     ) -> None:
-        """Partition a jurisdiction into tiered management grids bounded by road centrelines."""
+        """Partition a jurisdiction into tiered management grids bounded by road centrelines.
+        以道路中心线为界将辖区划分为分级管理网格。
+        """
         given = locals()
+        for path, option in ((out, "--out"), (report, "--report"), (map_png, "--map")):
+            check_writable(path, option)
         sources = {name: given[name] for name in ("roads", *LAYERS, "weights")}
         crss = {name: given[f"{name}_crs"] or crs for name in sources}
         options = {

@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 
 from geogrid.cli.common import fail, print_json
 from geogrid.store.db import StoreError, session_scope
-from geogrid.store.plans import list_plans, publish_plan, retire
+from geogrid.store.plans import list_plans, retire
 from geogrid.validation import validate_plan
 
 SHOWN = 10
@@ -79,6 +79,14 @@ def print_report(r: dict) -> None:
     typer.echo(f"publish: {verdict}")
 
 
+def publish_with_note(name: str, note: str, force: bool) -> dict:
+    from geogrid.cli.workbench import cli_actor
+    from geogrid.planner.publish import publish_draft
+
+    with session_scope() as session:
+        return publish_draft(session, name, note, cli_actor(), force=force)
+
+
 def _guard(action):
     try:
         return action()
@@ -89,12 +97,21 @@ def _guard(action):
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(no_args_is_help=True, help="Validate, publish and list the plans of grid layers.")
+    from geogrid.cli.workbench import add_plan_commands
+
+    group = typer.Typer(
+        no_args_is_help=True, help="Validate, copy, compare, publish and list plans. 网格方案的校验与发布。"
+    )
     app.add_typer(group, name="plan")
+    add_plan_commands(group)
 
     @group.command("validate")
-    def validate(name: str, as_json: bool = typer.Option(False, "--json", help="print the report as JSON")) -> None:
-        """Report invalid geometries, gaps, overlaps, community crossings and coverage; kept on the plan."""
+    def validate(
+        name: str, as_json: bool = typer.Option(False, "--json", help="print the report as JSON / 以 JSON 输出报告")
+    ) -> None:
+        """Report invalid geometries, gaps, overlaps, community crossings and coverage; kept on the plan.
+        检查无效几何、缝隙、重叠、跨社区与覆盖率。
+        """
 
         def run() -> dict:
             with session_scope() as session:
@@ -105,30 +122,33 @@ def register(app: typer.Typer) -> None:
 
     @group.command("publish")
     def publish(
-        name: str, force: bool = typer.Option(False, "--force", help="publish despite overlaps or crossings")
+        name: str,
+        note: str = typer.Option(..., "--note", help="why: kept in the filing record / 备案说明（必填）"),
+        force: bool = typer.Option(
+            False, "--force", help="publish despite overlaps or crossings / 忽略重叠或跨社区强制发布"
+        ),
     ) -> None:
-        """Publish a plan, retiring the layer's current one, in one transaction."""
-        result = _guard(lambda: publish_plan(None, name, force=force))
-        if not result.changed:
-            typer.echo(f"plan {name} is already published (layer {result.layer}, version {result.version})")
-            return
-        retired = f"; retired {result.retired}" if result.retired else ""
-        typer.echo(f"published plan {result.plan} (layer {result.layer}, version {result.version}){retired}")
-        for warning in result.warnings:
-            typer.echo(f"  forced despite: {warning}")
+        """Publish a plan with a note, retiring the layer's current one and carrying assignments over by lineage.
+        发布方案（附备案说明），停用当前方案，人员与单位按沿袭关系随迁。
+        """
+        from geogrid.cli.workbench import print_publication
+
+        print_publication(_guard(lambda: publish_with_note(name, note, force)), name)
 
     @group.command("retire")
     def retire_cmd(name: str) -> None:
-        """Retire a plan; a published one gets its valid_to and leaves the layer without a published plan."""
+        """Retire a plan; a published one gets its valid_to and leaves the layer without a published plan. 停用方案。"""
         plan = _guard(lambda: retire(None, name))
         typer.echo(f"plan {plan.name} is retired")
 
     @group.command("list")
     def list_cmd(
-        layer: str | None = typer.Option(None, "--layer", help="only this layer"),
-        as_json: bool = typer.Option(False, "--json", help="print as JSON"),
+        layer: str | None = typer.Option(None, "--layer", help="only this layer / 仅此图层"),
+        as_json: bool = typer.Option(False, "--json", help="print as JSON / 以 JSON 输出"),
     ) -> None:
-        """Every plan with its layer, version, status, validity and grid count."""
+        """Every plan with its layer, version, status, validity and grid count.
+        列出所有方案及其版本、状态、有效期与网格数。
+        """
 
         def run() -> list[dict]:
             with session_scope() as session:

@@ -19,15 +19,17 @@ from geogrid.store.db import session_scope
 
 
 def register(app: typer.Typer) -> None:
-    rules = typer.Typer(no_args_is_help=True, help="Routing rules and time limits (部件/事件 → unit, deadline).")
+    rules = typer.Typer(
+        no_args_is_help=True, help="Routing rules and time limits (部件/事件 → unit, deadline). 派遣规则与处置时限。"
+    )
     app.add_typer(rules, name="rules")
 
     @rules.command("import")
     def import_(
-        path: str = typer.Argument(None, help="a .csv (rules or time limits) or .yaml/.yml catalogue"),
-        defaults: bool = typer.Option(False, "--defaults", help="import the built-in catalogue (from DOMAIN.md)"),
+        path: str = typer.Argument(None, help="a .csv (rules or time limits) or .yaml/.yml catalogue / 规则文件"),
+        defaults: bool = typer.Option(False, "--defaults", help="import the built-in catalogue / 导入内置规则目录"),
     ) -> None:
-        """Upsert units, rules and time limits; all rows or none."""
+        """Upsert units, rules and time limits; all rows or none. 导入单位、规则与时限（全部成功或全部不写入）。"""
         if (path is None) == (not defaults):
             fail("give a FILE (.csv, .yaml) or --defaults, not both")
         try:
@@ -39,8 +41,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"imported {counts['units']} units, {counts['rules']} rules, {counts['time_limits']} time limits")
 
     @rules.command("list")
-    def list_(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
-        """Show the stored rules and limits, then the built-in ones used where the store has none for a category."""
+    def list_(as_json: bool = typer.Option(False, "--json", help="machine-readable output / 机器可读输出")) -> None:
+        """Show the stored rules and limits, then the built-in ones used where the store has none for a category.
+        显示已存与内置的规则和时限。
+        """
         with session_scope() as session:
             rule_rows = stored_rules(session) + default_rules()
             limit_rows = stored_limits(session) + default_limits()

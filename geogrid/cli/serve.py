@@ -8,11 +8,11 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host"),
-        port: int = typer.Option(8000, "--port"),
-        workers: int = typer.Option(1, "--workers", help="uvicorn worker processes"),
+        host: str = typer.Option("127.0.0.1", "--host", help="address to listen on / 监听地址"),
+        port: int = typer.Option(8000, "--port", help="port to listen on / 监听端口"),
+        workers: int = typer.Option(1, "--workers", help="uvicorn worker processes / 工作进程数"),
     ) -> None:
-        """Serve the API (and the web map) on HOST:PORT."""
+        """Serve the API (and the web map) on HOST:PORT. 在 HOST:PORT 提供 API 与网页地图。"""
         import uvicorn
 
         uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from geogrid.config import PartitionConfig
 from geogrid.demo.district import small_district
 from geogrid.partition import partition
+from geogrid.planner.roads import attach_roads
 from geogrid.store.db import session_scope
 from geogrid.store.imports import import_admin
 from geogrid.store.models import AdminArea, GridAssignment, GridLayer, Person, Plan, Unit
@@ -107,7 +108,10 @@ def load_demo(url: str | None = None, progress: bool = True) -> DemoSummary:
     )
     with session_scope(url) as session:
         name = _next_plan_name(session)
-        save_draft_plan(session, result.grids, layer=DEMO_LAYER, plan=name, source="geogrid demo", report=result.report)
+        saved = save_draft_plan(
+            session, result.grids, layer=DEMO_LAYER, plan=name, source="geogrid demo", report=result.report
+        )
+        attach_roads(session, saved, result.centerlines, source="geogrid demo (synthetic roads)")
     publish_plan(url, name)
     with session_scope(url) as session:
         people = _assign_people(session, DEMO_LAYER, list(result.grids["code"]))

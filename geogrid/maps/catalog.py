@@ -40,6 +40,7 @@ class Collection:
     valid_to: datetime | None = None
     level: str | None = None
     bbox: tuple[float, float, float, float] | None = None
+    features: int = 0
     report: dict | None = field(default=None, compare=False, hash=False)
 
     @property
@@ -60,11 +61,11 @@ class Collection:
 _PLANS_SQL = """
 SELECT p.id, p.name, p.version, p.status, p.valid_from, p.valid_to, p.report,
        l.name AS layer, coalesce(l.title, l.name) AS layer_title, l.description,
-       b.xmin, b.ymin, b.xmax, b.ymax
+       b.xmin, b.ymin, b.xmax, b.ymax, b.n
 FROM plan p JOIN grid_layer l ON l.id = p.layer_id
 LEFT JOIN LATERAL (
-    SELECT ST_XMin(e) AS xmin, ST_YMin(e) AS ymin, ST_XMax(e) AS xmax, ST_YMax(e) AS ymax
-    FROM (SELECT ST_Extent(g.geom)::geometry AS e FROM grid g WHERE g.plan_id = p.id) x
+    SELECT ST_XMin(e) AS xmin, ST_YMin(e) AS ymin, ST_XMax(e) AS xmax, ST_YMax(e) AS ymax, n
+    FROM (SELECT ST_Extent(g.geom)::geometry AS e, count(*) AS n FROM grid g WHERE g.plan_id = p.id) x
 ) b ON true
 ORDER BY l.name, p.version
 """
@@ -88,6 +89,7 @@ def load_catalog(session: Session) -> dict[str, Collection]:
             valid_from=r.valid_from,
             valid_to=r.valid_to,
             bbox=_bbox(r),
+            features=r.n or 0,
             report=r.report,
         )
         out[f"plan.{r.name}"] = Collection(
@@ -105,13 +107,18 @@ def load_catalog(session: Session) -> dict[str, Collection]:
             )
     for r in session.execute(
         text(
-            "SELECT level, ST_XMin(e) xmin, ST_YMin(e) ymin, ST_XMax(e) xmax, ST_YMax(e) ymax FROM "
-            "(SELECT level, ST_Extent(geom)::geometry e FROM admin_area GROUP BY level) a"
+            "SELECT level, ST_XMin(e) xmin, ST_YMin(e) ymin, ST_XMax(e) xmax, ST_YMax(e) ymax, n FROM "
+            "(SELECT level, ST_Extent(geom)::geometry e, count(*) n FROM admin_area GROUP BY level) a"
         )
     ):
         if r.level in ADMIN_LEVELS:
             out[f"admin.{r.level}"] = Collection(
-                id=f"admin.{r.level}", kind="admin", title=ADMIN_TITLES[r.level], level=r.level, bbox=_bbox(r)
+                id=f"admin.{r.level}",
+                kind="admin",
+                title=ADMIN_TITLES[r.level],
+                level=r.level,
+                bbox=_bbox(r),
+                features=r.n,
             )
     for level in ADMIN_LEVELS:  # admin levels exist as (possibly empty) collections before any import
         out.setdefault(

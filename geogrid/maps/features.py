@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from geogrid import STORE_SRID
 from geogrid.maps.catalog import Collection
+from geogrid.maps.filters import ADMIN_QUERYABLES, GRID_QUERYABLES, Queryable, Where
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -73,6 +74,10 @@ def properties_of(collection: Collection) -> dict[str, str]:
     return GRID_PROPERTIES if collection.kind == "grids" else ADMIN_PROPERTIES
 
 
+def queryables_of(collection: Collection) -> dict[str, Queryable]:
+    return GRID_QUERYABLES if collection.kind == "grids" else ADMIN_QUERYABLES
+
+
 @dataclass(frozen=True)
 class Query:
     """A validated items request."""
@@ -82,6 +87,11 @@ class Query:
     offset: int = 0
     properties: tuple[str, ...] | None = None
     crs: str = CRS84
+    where: Where | None = None  # property filters and CQL2 (geogrid.maps.filters)
+
+    @property
+    def filtered(self) -> bool:
+        return self.bbox is not None or bool(self.where and self.where.clauses)
 
 
 def _where(collection: Collection, query: Query, params: dict) -> str:
@@ -94,7 +104,16 @@ def _where(collection: Collection, query: Query, params: dict) -> str:
     if query.bbox is not None:
         params.update(zip(("bx0", "by0", "bx1", "by1"), query.bbox, strict=True))
         clauses.append(f"ST_Intersects(g.geom, ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, {STORE_SRID}))")
+    if query.where is not None and query.where.clauses:
+        params.update(query.where.params)
+        clauses.append(query.where.sql)
     return " AND ".join(clauses)
+
+
+def _from(collection: Collection, query: Query) -> str:
+    """The table alone, or with the admin joins when a filter reads community, street or parent columns."""
+    joined = query.where is not None and query.where.joined
+    return SOURCES[collection.kind] if joined else f"{TABLES[collection.kind]} g"
 
 
 def _feature_sql(collection: Collection, query: Query) -> str:
@@ -117,7 +136,7 @@ def fetch_items(session: Session, collection: Collection, query: Query) -> tuple
     """
     params: dict = {"limit": query.limit + 1, "offset": query.offset}
     page = (
-        f"SELECT g.id FROM {TABLES[collection.kind]} g WHERE {_where(collection, query, params)} "
+        f"SELECT g.id FROM {_from(collection, query)} WHERE {_where(collection, query, params)} "
         "ORDER BY g.id LIMIT :limit OFFSET :offset"
     )
     sql = (
@@ -126,6 +145,15 @@ def fetch_items(session: Session, collection: Collection, query: Query) -> tuple
     )
     rows = session.execute(text(sql), params).scalars().all()
     return rows[: query.limit], len(rows) > query.limit
+
+
+def count_matched(session: Session, collection: Collection, query: Query, cap: int) -> int | None:
+    """How many features match, or None when more than ``cap`` do (counting stops there: it must stay cheap)."""
+    params: dict = {"cap": cap + 1}
+    matching = f"SELECT 1 FROM {_from(collection, query)} WHERE {_where(collection, query, params)} LIMIT :cap"
+    sql = f"SELECT count(*) FROM ({matching}) m"
+    n = session.execute(text(sql), params).scalar_one()
+    return n if n <= cap else None
 
 
 def fetch_item(session: Session, collection: Collection, fid: str, crs: str) -> str | None:

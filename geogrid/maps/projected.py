@@ -1,4 +1,4 @@
-"""Grids of non-draft plans kept as tiles show them (tables ``tile_plan`` / ``tile_grid``, migration 0300).
+"""Grids of non-draft plans kept as tiles show them (``internal.tile_plan`` / ``internal.tile_grid``, 0300, 0701).
 
 Why: a lone cold tile otherwise costs a per-row ST_Transform from EPSG:4490, joins to ``grid`` and ``admin_area``,
 and — the largest part — planning the query. Here the properties and the EPSG:3857 geometry are copied once, on the
@@ -22,7 +22,7 @@ from geogrid.store.models import Base
 _LOCK_CLASS = 4_103_857  # first key of the advisory lock that serialises fills of one plan
 _STAMP = "SELECT count(*)::text || ':' || coalesce(max(xmin::text::bigint), 0)::text FROM admin_area"
 _FILL = """
-INSERT INTO tile_grid (grid_id, plan_id, code, name, tier, community_code, community_name, geom)
+INSERT INTO internal.tile_grid (grid_id, plan_id, code, name, tier, community_code, community_name, geom)
 SELECT g.id, g.plan_id, g.code, g.name, g.tier, c.code, c.name, ST_Transform(g.geom, 3857)
 FROM grid g LEFT JOIN admin_area c ON c.id = g.community_id
 WHERE g.plan_id = :p
@@ -34,7 +34,7 @@ PREPARE {STATEMENT} (integer, integer, integer, integer, text, float8, float8, f
 SELECT ST_AsMVT(q, $5, {{extent}}, 'geom') FROM (
     SELECT ST_AsMVTGeom(t.geom, ST_TileEnvelope($2, $3, $4), {{extent}}, {{buffer}}, true) AS geom,
            t.code, t.name, t.tier, t.community_code, t.community_name
-    FROM tile_grid t WHERE t.plan_id = $1 AND t.geom && ST_MakeEnvelope($6, $7, $8, $9, 3857)) q
+    FROM internal.tile_grid t WHERE t.plan_id = $1 AND t.geom && ST_MakeEnvelope($6, $7, $8, $9, 3857)) q
 """
 
 
@@ -42,6 +42,7 @@ class TilePlan(Base):
     """A plan whose grids are in ``tile_grid``."""
 
     __tablename__ = "tile_plan"
+    __table_args__ = {"schema": "internal"}
 
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), primary_key=True)
     grids: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -53,9 +54,10 @@ class TileGrid(Base):
     """One grid as its tiles show it: properties and geometry in EPSG:3857."""
 
     __tablename__ = "tile_grid"
+    __table_args__ = {"schema": "internal"}
 
     grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("tile_plan.plan_id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("internal.tile_plan.plan_id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(32), nullable=False)
     name: Mapped[str | None] = mapped_column(Text)
     tier: Mapped[str | None] = mapped_column(String(1))
@@ -70,7 +72,7 @@ def ensure_projected(session: Session, plan_id: int) -> int:
     Runs in its own transaction on a separate connection (committed at once, whatever the caller's session does);
     concurrent first requests for one plan wait on an advisory lock instead of filling twice.
     """
-    check = text("SELECT grids FROM tile_plan WHERE plan_id = :p AND admin_stamp = :s")
+    check = text("SELECT grids FROM internal.tile_plan WHERE plan_id = :p AND admin_stamp = :s")
     with session.get_bind().begin() as conn:
         stamp = conn.execute(text(_STAMP)).scalar()
         done = conn.execute(check, {"p": plan_id, "s": stamp}).scalar()
@@ -80,14 +82,14 @@ def ensure_projected(session: Session, plan_id: int) -> int:
         done = conn.execute(check, {"p": plan_id, "s": stamp}).scalar()
         if done is not None:
             return done
-        conn.execute(text("DELETE FROM tile_plan WHERE plan_id = :p"), {"p": plan_id})
+        conn.execute(text("DELETE FROM internal.tile_plan WHERE plan_id = :p"), {"p": plan_id})
         n = conn.execute(text("SELECT count(*) FROM grid WHERE plan_id = :p"), {"p": plan_id}).scalar()
         conn.execute(
-            text("INSERT INTO tile_plan (plan_id, grids, admin_stamp) VALUES (:p, :n, :s)"),
+            text("INSERT INTO internal.tile_plan (plan_id, grids, admin_stamp) VALUES (:p, :n, :s)"),
             {"p": plan_id, "n": n, "s": stamp},
         )
         conn.execute(text(_FILL), {"p": plan_id})
-        conn.execute(text("ANALYZE tile_grid"))
+        conn.execute(text("ANALYZE internal.tile_grid"))
         return n
 
 

@@ -29,7 +29,7 @@ WHERE g.plan_id = :source AND g.geom && ST_Transform(ST_MakeEnvelope(:bx0, :by0,
 # Non-draft plans: geometry already in Web Mercator (geogrid.maps.projected), so the filter is a plain index scan.
 _PROJECTED_SOURCE = """
 SELECT t.code, t.name, t.tier, t.community_code, t.community_name, {geom} AS g3857
-FROM tile_grid t
+FROM internal.tile_grid t
 WHERE t.plan_id = :source AND t.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 3857)
 """
 _ADMIN_SOURCE = """
@@ -55,6 +55,15 @@ SELECT :x0 AS tx, :y0 AS ty, ST_AsMVT(q, :layer, {extent}, 'geom') AS mvt FROM (
     SELECT ST_AsMVTGeom(f.g3857, ST_TileEnvelope(:z, :x0, :y0), {extent}, {buffer}, true) AS geom, {columns}
     FROM ({source}) f) q
 """
+
+
+def tile_fields(collection: Collection) -> dict[str, str]:
+    """The properties every feature of the collection's tile layer carries, with their TileJSON types."""
+    if collection.kind == "grids":
+        names = ("code", "name", "tier", "community_code", "community_name")
+    else:
+        names = ("code", "name", "level")
+    return dict.fromkeys(names, "String")
 
 
 def tile_span(z: int) -> float:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from geogrid.routing.categories import CategoryError, parse_category, parse_code, parse_kind
 from geogrid.routing.models import LEVELS, LIMIT_UNITS, URGENCIES, RoutingRule, TimeLimit
 from geogrid.store.models import Unit
+from geogrid.supervision.limits import cap_problem
 
 # seeds/001: within the community 1 day; street office 2 days; other units 3 days (working days).
 LEVEL_DEFAULT_LIMITS = {"grid": 1, "community": 1, "street": 2, "district": 3, "owner": 3}
@@ -61,7 +62,14 @@ DEFAULT_CATALOGUE: dict[str, list[dict[str, Any]]] = {
     "time_limits": [
         {"category": "event:0102", "urgency": "normal", "value": 4, "unit": "hours"},
         {"category": "event:0102", "urgency": "urgent", "value": 2, "unit": "hours"},
-        {"category": "event:0101", "urgency": "normal", "value": 15, "unit": "days"},
+        {
+            "category": "event:0101",
+            "urgency": "normal",
+            "value": 15,
+            "unit": "days",
+            "exempt_from_cap": True,
+            "exempt_reason": "违法建设查处须立案、调查、告知、听证等法定程序 (Taiyuan table: 15–20 working days)",
+        },
     ],
 }
 
@@ -93,6 +101,8 @@ class LimitData:
     unit: str
     working: bool = True
     source: str = "store"
+    exempt_from_cap: bool = False
+    exempt_reason: str | None = None
 
 
 def _where(source: str, row: int, field: str) -> str:
@@ -152,7 +162,12 @@ def parse_limit(item: dict[str, Any], source: str = "input", row: int = 1) -> Li
         if working.strip().lower() not in ("", "true", "false", "1", "0", "yes", "no"):
             raise CatalogueError(f"{_where(source, row, 'working')}: {working!r} is not true/false")
         working = working.strip().lower() in ("", "true", "1", "yes")
-    return LimitData(kind, code, urgency, value, unit, bool(working))
+    exempt = str(item.get("exempt_from_cap", "")).strip().lower() in ("true", "1", "yes")
+    reason = _text(item, "exempt_reason")
+    problem = cap_problem(value, unit, bool(working), exempt, reason)
+    if problem:
+        raise CatalogueError(f"{_where(source, row, 'exempt_reason' if exempt else 'value')}: {problem}")
+    return LimitData(kind, code, urgency, value, unit, bool(working), exempt_from_cap=exempt, exempt_reason=reason)
 
 
 def read_catalogue_text(text: str, fmt: str, source: str = "input") -> dict[str, list[dict[str, Any]]]:
@@ -232,6 +247,7 @@ def import_catalogue(session: Session, data: dict[str, list[dict[str, Any]]], so
             stored = TimeLimit(kind=lim.kind, code=lim.code, urgency=lim.urgency)
             session.add(stored)
         stored.value, stored.unit, stored.working = lim.value, lim.unit, lim.working
+        stored.exempt_from_cap, stored.exempt_reason = lim.exempt_from_cap, lim.exempt_reason
         counts["time_limits"] += 1
     session.flush()
     return counts
@@ -262,5 +278,6 @@ def stored_rules(session: Session) -> list[RuleData]:
 def stored_limits(session: Session) -> list[LimitData]:
     """The time limits in the store (they take precedence over the built-in defaults)."""
     return [
-        LimitData(r.kind, r.code, r.urgency, r.value, r.unit, r.working) for r in session.scalars(select(TimeLimit))
+        LimitData(r.kind, r.code, r.urgency, r.value, r.unit, r.working, "store", r.exempt_from_cap, r.exempt_reason)
+        for r in session.scalars(select(TimeLimit))
     ]

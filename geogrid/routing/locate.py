@@ -90,6 +90,7 @@ class LocateResult:
     lat: float
     crs: str
     answer: dict[str, Any]
+    input: dict[str, Any] | None = None  # the point as sent: {"lon", "lat", "crs"} (lon/lat above are CGCS2000)
 
     @property
     def outside(self) -> bool:
@@ -100,7 +101,10 @@ class LocateResult:
         return self.answer["grid"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lon": self.lon, "lat": self.lat, "crs": self.crs, **self.answer}
+        head = {"lon": self.lon, "lat": self.lat, "crs": self.crs}
+        if self.input is not None:
+            head["input"] = self.input
+        return {**head, **self.answer}
 
 
 def locate_with(
@@ -113,7 +117,8 @@ def locate_with(
     if layer is not None and snapshot.layer(layer) is None:
         raise PointError("layer", f"no published plan in layer {layer!r}; layers: {', '.join(snapshot.layer_names)}")
     answer = snapshot.locate_one(slon, slat, layer)
-    return LocateResult(slon, slat, crs_name(spec), answer)
+    name = crs_name(spec)
+    return LocateResult(slon, slat, name, answer, {"lon": lon, "lat": lat, "crs": name})
 
 
 def locate(session: Session, lon: float, lat: float, crs: str = "wgs84", layer: str | None = None) -> LocateResult:

@@ -60,6 +60,8 @@ class TimeLimit(Base):
     value: Mapped[float] = mapped_column(Float, nullable=False)
     unit: Mapped[str] = mapped_column(String(8), nullable=False, server_default="days")
     working: Mapped[bool] = mapped_column(nullable=False, server_default=text("true"))
+    exempt_from_cap: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
+    exempt_reason: Mapped[str | None] = mapped_column(Text, comment="why this limit may exceed 5 working days")
 
 
 class GridResponsibility(Base):

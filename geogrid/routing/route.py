@@ -142,6 +142,8 @@ def route_with(
     lim = find_limit(stored_limits(session), cat, urgency) or find_limit(default_limits(), cat, urgency)
     if lim is not None:
         time_limit = {"value": lim.value, "unit": lim.unit, "working": lim.working, "source": lim.source}
+        if lim.exempt_from_cap:  # over the 5-working-day cap by rule (geogrid.supervision.limits)
+            time_limit |= {"exempt_from_cap": True, "exempt_reason": lim.exempt_reason}
     else:
         days = LEVEL_DEFAULT_LIMITS[level if basis == "territory" and level else "owner"]
         time_limit = {"value": days, "unit": "days", "working": True, "source": "level default"}

@@ -183,5 +183,8 @@ class Account(Base):
     key_prefix: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"))
+    admin_area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_area.id", ondelete="SET NULL"), comment="operators: their district or street centre"
+    )
     active: Mapped[bool] = mapped_column(server_default=text("true"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -60,8 +60,8 @@ class _Points:
         return np.round(np.column_stack([lon, lat]), 7).tolist()
 
 
-def _jurisdiction(session: Session, plan_id: int, crs: CRS):
-    """Union of the admin areas of the highest level loaded that the plan's grids touch."""
+def jurisdiction(session: Session, plan_id: int, crs: CRS):
+    """Union of the admin areas of the highest level loaded that the plan's grids touch (in ``crs``), and the level."""
     for level in ("district", "street", "community"):
         rows = _frame(session, _ADMIN_NEAR_PLAN, level=level, plan=plan_id)
         if len(rows):
@@ -157,7 +157,7 @@ def build_report(session: Session, plan: Plan, tol: Tolerances | None = None) ->
     area = shapely.area(g)
 
     over = checks.overlaps(g, tol.overlap_min_m2)
-    jur, jur_level = _jurisdiction(session, plan.id, crs)
+    jur, jur_level = jurisdiction(session, plan.id, crs)
     cover = shapely.union_all(g)
     gap = checks.gaps(cover, jur, tol.gap_min_m2)
     containers, comm_codes = _community_containers(session, grids, crs)

@@ -33,7 +33,7 @@ def test_full_lifecycle_with_extension_rework_and_history(client, city, keys, me
     assert r.status_code == 409
     body = r.json()
     assert body["error"] == "conflict" and body["state"] == "reported"
-    assert sorted(a["action"] for a in body["allowed"]) == ["accept", "reject"]
+    assert sorted(a["action"] for a in body["allowed"]) == ["accept", "close_on_spot", "reject"]
 
     assert ok(act(client, cid, "accept", keys["operator"]))["status"] == "accepted"
     assert ok(act(client, cid, "verify", keys["collector"]))["status"] == "verified"

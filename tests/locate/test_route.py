@@ -86,7 +86,11 @@ def test_territory_falls_back_up_the_hierarchy(client, jurisdiction, directory, 
     assert community["time_limit"]["source"] == "level default" and community["time_limit"]["value"] == 1
     street = _route(client, x, y, "event:0101")  # the rule starts at street level
     assert street["unit"]["code"] == "jd-1" and street["rule"]["fallback"] is False
-    assert street["time_limit"] == {"value": 15.0, "unit": "days", "working": True, "source": "defaults"}
+    limit = street["time_limit"]
+    assert {k: limit[k] for k in ("value", "unit", "working", "source")} == {
+        "value": 15.0, "unit": "days", "working": True, "source": "defaults"
+    }  # fmt: skip
+    assert limit["exempt_from_cap"] is True and limit["exempt_reason"]  # over 5 working days only by a stated rule
     works = _route(client, x, y, "event:0301")  # built-in rule 施工管理 starts at the street; no limit configured
     assert works["unit"]["code"] == "jd-1"
     assert works["time_limit"] == {"value": 2, "unit": "days", "working": True, "source": "level default"}

@@ -5,17 +5,11 @@ Rows are inserted through the ORM directly so these tests do not depend on the i
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import shapely
 from geoalchemy2.shape import from_shape
@@ -25,6 +19,7 @@ from sqlalchemy import text
 from geogrid.store.accounts import create_account
 from geogrid.store.db import session_scope
 from geogrid.store.models import AdminArea, Grid, GridAssignment, GridLayer, Person, Plan, Unit
+from tests.serving import uvicorn_server
 
 ROOT = Path(__file__).resolve().parents[2]
 LON0, LAT0, STEP = 114.30, 30.55, 0.01
@@ -175,52 +170,8 @@ def map_store(store_url: str) -> MapStore:
     return MapStore(store_url, "unit", "江岸区-2026", "江岸区-2026-草案", cells, draft_cells, planner_key, reporter_key)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(map_store: MapStore, tmp_path: Path) -> Iterator[str]:
     """uvicorn on a free loopback port against the test store; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "GEOGRID_DATABASE_URL": map_store.url}
-    log = (tmp_path / "uvicorn.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start: {(tmp_path / 'uvicorn.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+    with uvicorn_server(map_store.url, tmp_path / "uvicorn.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

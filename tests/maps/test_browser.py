@@ -43,12 +43,13 @@ def test_planner_map_in_a_real_browser(map_store: MapStore, live_server: str, tm
     assert run.returncode == 0, f"{report.get('error')}\n{report.get('console')}\n{run.stderr[-2000:]}"
 
     assert report["collection"] == "grids.unit"
-    assert map_store.published in report["metrics"] and "gaps_m2" in report["metrics"]
+    assert map_store.published in report["metrics"] and "缝隙面积" in report["metrics"]
+    assert "gaps_m2" not in report["metrics"]  # readable names, not the report's keys
     info = report["gridInfo"]
     assert click_code in info and "长春社区" in info and "大智街道" in info
     assert "江岸区城管执法大队" in info and "网格长" in info and PHONE not in info
     assert locate_code in report["locateResult"] and "球场社区" in report["locateResult"]
-    assert "v1" in report["metricsAfterSwitch"] and "published" in report["metricsAfterSwitch"]
+    assert "v1" in report["metricsAfterSwitch"] and "已发布" in report["metricsAfterSwitch"]
     assert not [m for m in report["console"] if m.startswith("pageerror")], report["console"]
 
     image = imread(screenshot)[..., :3]

@@ -23,3 +23,13 @@ def test_owslib_reads_collections_and_items(map_store: MapStore, live_server: st
     assert api.collection_item("grids.unit", code)["properties"]["code"] == code
     streets = api.collection_items("admin.street")
     assert [f["properties"]["name"] for f in streets["features"]] == ["大智街道"]
+
+
+def test_owslib_reads_queryables_and_filters(map_store: MapStore, live_server: str) -> None:
+    api = Features(live_server)
+    props = api.collection_queryables("grids.unit")["properties"]
+    assert props["tier"]["enum"] == ["A", "B", "C"] and "community_name" in props and "geometry" in props
+    tier_a = api.collection_items("grids.unit", tier="A")
+    assert tier_a["numberMatched"] == 2 and {f["properties"]["tier"] for f in tier_a["features"]} == {"A"}
+    cql = api.collection_items("grids.unit", filter="community_name = '球场社区' AND tier = 'C'")
+    assert [f["properties"]["community_name"] for f in cql["features"]] == ["球场社区", "球场社区"]

@@ -27,7 +27,7 @@ def test_projected_tiles_equal_tiles_from_the_store_crs(map_store: MapStore) -> 
     with session_scope(map_store.url) as s:
         published = load_catalog(s)["grids.unit"]
         assert ensure_projected(s, published.plan_id) == len(map_store.cells)
-        srids = s.execute(text("SELECT DISTINCT ST_SRID(geom) FROM tile_grid")).scalars().all()
+        srids = s.execute(text("SELECT DISTINCT ST_SRID(geom) FROM internal.tile_grid")).scalars().all()
         assert srids == [3857]
         for z in (11, 14, 16):
             x, y = tile_of(LON0 + 1.5 * STEP, LAT0 + 1.0 * STEP, z)
@@ -51,11 +51,11 @@ def test_first_tile_fills_the_copy_once_and_drafts_stay_out(map_store: MapStore)
             assert features(state.render(s, published, z, x, y).data)
             assert features(state.render(s, draft, z, x, y).data)
             assert ensure_projected(s, published.plan_id) == len(map_store.cells)  # already there: no second fill
-            rows = s.execute(text("SELECT plan_id, count(*) FROM tile_grid GROUP BY plan_id")).all()
+            rows = s.execute(text("SELECT plan_id, count(*) FROM internal.tile_grid GROUP BY plan_id")).all()
             assert rows == [(published.plan_id, len(map_store.cells))]
             s.execute(text("DELETE FROM plan WHERE id = :p"), {"p": published.plan_id})
-            assert s.execute(text("SELECT count(*) FROM tile_grid")).scalar() == 0
-            assert s.execute(text("SELECT count(*) FROM tile_plan")).scalar() == 0
+            assert s.execute(text("SELECT count(*) FROM internal.tile_grid")).scalar() == 0
+            assert s.execute(text("SELECT count(*) FROM internal.tile_plan")).scalar() == 0
     finally:
         state.close()
 

@@ -136,3 +136,22 @@ def test_cli_errors_name_the_cause(files, tmp_path):
     assert res.exit_code != 0
     assert "cannot partition" in res.output and "no road" in res.output
     assert not (tmp_path / "y.gpkg").exists()
+
+
+def test_an_output_into_a_missing_folder_fails_before_the_work(files, tmp_path, monkeypatch):
+    import geogrid.partition
+
+    def never(*args, **kwargs):
+        raise AssertionError("partitioned although the output cannot be written")
+
+    monkeypatch.setattr(geogrid.partition, "partition", never)
+    for option in ("--out", "--report", "--map"):
+        args = _args(files, tmp_path)
+        target = tmp_path / "no-such-folder" / "file.out"
+        if option == "--out":
+            args[args.index("--out") + 1] = str(target)
+        else:
+            args += [option, str(target)]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2, res.output
+        assert f"{option} {target}" in res.output and "does not exist" in res.output

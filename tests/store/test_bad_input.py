@@ -93,7 +93,7 @@ def test_duplicate_plan_name_is_refused_and_changes_nothing(admin_loaded, tmp_pa
     assert counts(admin_loaded) == before  # not even the new layer 'other'
 
 
-@pytest.mark.parametrize("command", [["validate", "nope"], ["publish", "nope"], ["retire", "nope"]])
+@pytest.mark.parametrize("command", [["validate", "nope"], ["publish", "nope", "--note", "x"], ["retire", "nope"]])
 def test_unknown_plan(admin_loaded, tmp_path, command) -> None:
     ok("import", "grids", write(sample.clean_grids(), tmp_path, "g", "gpkg"), "--layer", "unit", "--plan", "v1")
     before = counts(admin_loaded)

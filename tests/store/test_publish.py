@@ -42,13 +42,13 @@ def _import(tmp_path, grids, plan: str, layer: str = "unit") -> None:
 def test_publish_refuses_overlaps_and_crossings_unless_forced(admin_loaded: str, tmp_path) -> None:
     grids, _ = sample.planted_grids()
     _import(tmp_path, grids, "planted")
-    refused = cli("plan", "publish", "planted")
+    refused = cli("plan", "publish", "planted", "--note", "first try")
     assert refused.exit_code != 0
     assert "not published" in refused.output and "overlap" in refused.output
     assert "cross their community border" in refused.output and "--force" in refused.output
     assert _plans(admin_loaded)["planted"]["status"] == "draft"
 
-    forced = ok("plan", "publish", "planted", "--force")
+    forced = ok("plan", "publish", "planted", "--force", "--note", "overlaps accepted for now")
     assert "forced despite" in forced.output
     plan = _plans(admin_loaded)["planted"]
     assert plan["status"] == "published" and plan["valid_from"] is not None
@@ -60,8 +60,8 @@ def test_publish_retires_previous_in_the_same_instant_and_notifies(admin_loaded:
     listener = _raw(admin_loaded)
     listener.cursor().execute(f"LISTEN {NOTIFY_CHANNEL}")
     try:
-        assert "version 1" in ok("plan", "publish", "v1").output
-        assert "retired v1" in ok("plan", "publish", "v2").output
+        assert "version 1" in ok("plan", "publish", "v1", "--note", "v1").output
+        assert "retired v1" in ok("plan", "publish", "v2", "--note", "v2").output
         payloads = []
         while len(payloads) < 2 and select.select([listener], [], [], 10)[0]:
             listener.poll()
@@ -73,7 +73,7 @@ def test_publish_retires_previous_in_the_same_instant_and_notifies(admin_loaded:
     plans = _plans(admin_loaded)
     assert plans["v1"]["status"] == "retired" and plans["v2"]["status"] == "published"
     assert plans["v1"]["valid_to"] == plans["v2"]["valid_from"]  # one transaction: no instant without a plan
-    assert "already published" in ok("plan", "publish", "v2").output
+    assert "already published" in ok("plan", "publish", "v2", "--note", "again").output
 
     listed = {p["name"]: p for p in json.loads(ok("plan", "list", "--json").stdout)}
     assert (listed["v1"]["status"], listed["v2"]["status"]) == ("retired", "published")
