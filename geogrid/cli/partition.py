@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -151,89 +152,87 @@ def _save_plan(result, plan: str, layer: str, roads: str) -> None:
         fail(str(exc))
 
 
+def _opt(flag: str, help: str, kind=str | None):
+    """An optional command-line option, as a type annotation (one line per parameter in the command)."""
+    return Annotated[kind, typer.Option(flag, help=help)]
+
+
+def _crs_opt(layer: str, zh: str):
+    return _opt(f"--{layer.replace('_', '-')}-crs", CRS_HELP.format(layer.replace("_", " "), zh))
+
+
+Roads = Annotated[str, typer.Option("--roads", help="Road network: .osm.pbf, .osm, or a vector " + SOURCE + " 路网。")]
+Boundary = Annotated[str, typer.Option("--boundary", help="Jurisdiction polygon(s): " + SOURCE + " 辖区边界。")]
+Out = Annotated[Path, typer.Option("--out", help="Output GeoPackage (grids, blocks, straight_cuts). 输出 GeoPackage。")]
+Communities = _opt("--communities", "Community polygons (12-digit code). 社区边界（12 位编码）。")
+TierZones = _opt("--tier-zones", "Polygons with a 'tier' field (A/B/C). 分级区域。")
+Barriers = _opt("--barriers", "Rivers, railways (lines or polygons). 河流、铁路等障碍。")
+Units = _opt("--units", "Compounds, parcels, campuses: never cut. 小区、地块、园区（不被切分）。")
+Exclude = _opt("--exclude", "Mountain, water: not counted toward sizes. 山体、水面（不计入面积）。")
+Weights = _opt("--weights", "Workload: points, buildings or a GeoTIFF. 工作量：点、建筑或人口栅格。")
+WeightField = _opt("--weight-field", "Weight per feature (else 1 / area). 权重字段。")
+FloorsField = _opt("--floors-field", "Building floors (else guessed). 楼层数字段。")
+Config = _opt("--config", "TOML or YAML configuration. 配置文件。", Path | None)
+Preset = _opt("--preset", "patrol (城管/责任网格) or social (社会治理网格).")
+Balance = _opt("--balance", "Balance grids by area, weight or both. 按面积、工作量或两者均衡。")
+Repair = _opt("--repair-communities", "Fix overlaps and gaps. 修复社区重叠与缝隙。", bool)
+OutsideCode = _opt("--outside-code", "Code for land in no community. 无社区归属土地的编码。")
+Crs = _opt("--crs", "Default CRS of every input (gcj02, EPSG:4545…). 输入坐标系。")
+Encoding = _opt("--encoding", "Text encoding of Shapefile attributes. 属性编码。")
+ClassField = _opt("--class-field", "Road class field (else OSM highway). 道路等级字段。")
+Report = _opt("--report", "Write the plan metrics as JSON. 输出方案指标 JSON。", Path | None)
+MapPng = _opt("--map", "Write a PNG map (or of the refused places). 输出 PNG 图。", Path | None)
+PlanName = _opt("--plan", "Also save as a draft plan with this name. 同时保存为草案方案。")
+Layer = _opt("--layer", "Grid layer of the store the plan belongs to. 方案所属网格图层。", str)
+Quiet = _opt("--quiet", "No progress bar. 不显示进度条。", bool)
+RoadsCrs, BoundaryCrs, CommunitiesCrs = (
+    _crs_opt("roads", "道路"),
+    _crs_opt("boundary", "边界"),
+    _crs_opt("communities", "社区"),
+)
+TierZonesCrs, BarriersCrs, UnitsCrs = (
+    _crs_opt("tier_zones", "分级区域"),
+    _crs_opt("barriers", "障碍"),
+    _crs_opt("units", "单元"),
+)
+ExcludeCrs, WeightsCrs = _crs_opt("exclude", "排除区域"), _crs_opt("weights", "权重")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("partition")
     def partition_cmd(
-        roads: str = typer.Option(
-            ..., "--roads", help="Road network: .osm.pbf, .osm, or a vector " + SOURCE + " 路网。"
-        ),
-        boundary: str = typer.Option(..., "--boundary", help="Jurisdiction polygon(s): " + SOURCE + " 辖区边界。"),
-        out: Path = typer.Option(
-            ...,
-            "--out",
-            help="Output GeoPackage (grids, blocks, straight_cuts). 输出 GeoPackage（所在文件夹须已存在）。",
-        ),
-        communities: str | None = typer.Option(
-            None, "--communities", help="Community polygons (12-digit code). 社区边界（12 位编码）。"
-        ),
-        tier_zones: str | None = typer.Option(
-            None, "--tier-zones", help="Polygons with a 'tier' field (A/B/C). 分级区域。"
-        ),
-        barriers: str | None = typer.Option(
-            None, "--barriers", help="Rivers, railways (lines or polygons). 河流、铁路等障碍。"
-        ),
-        units: str | None = typer.Option(
-            None, "--units", help="Compounds, parcels, campuses: never cut. 小区、地块、园区（不被切分）。"
-        ),
-        exclude: str | None = typer.Option(
-            None, "--exclude", help="Mountain, water: not counted toward sizes. 山体、水面（不计入面积）。"
-        ),
-        weights: str | None = typer.Option(
-            None, "--weights", help="Workload: points, buildings or a GeoTIFF. 工作量：点、建筑或人口栅格。"
-        ),
-        weight_field: str | None = typer.Option(
-            None, "--weight-field", help="Weight per feature (else 1 / area). 权重字段。"
-        ),
-        floors_field: str | None = typer.Option(
-            None, "--floors-field", help="Building floors (else guessed). 楼层数字段。"
-        ),
-        config: Path | None = typer.Option(None, "--config", help="TOML or YAML configuration. 配置文件。"),
-        preset: str | None = typer.Option(None, "--preset", help="patrol (城管/责任网格) or social (社会治理网格)."),
-        balance: str | None = typer.Option(
-            None, "--balance", help="Balance grids by area, weight or both. 按面积、工作量或两者均衡。"
-        ),
-        repair_communities: bool = typer.Option(
-            False, "--repair-communities", help="Fix overlaps and gaps. 修复社区重叠与缝隙。"
-        ),
-        outside_code: str | None = typer.Option(
-            None, "--outside-code", help="Code for land in no community. 无社区归属土地的编码。"
-        ),
-        crs: str | None = typer.Option(
-            None, "--crs", help="Default CRS of every input (gcj02, EPSG:4545…). 输入坐标系。"
-        ),
-        roads_crs: str | None = typer.Option(None, "--roads-crs", help=CRS_HELP.format("the roads", "道路")),
-        boundary_crs: str | None = typer.Option(None, "--boundary-crs", help=CRS_HELP.format("the boundary", "边界")),
-        communities_crs: str | None = typer.Option(
-            None, "--communities-crs", help=CRS_HELP.format("communities", "社区")
-        ),
-        tier_zones_crs: str | None = typer.Option(
-            None, "--tier-zones-crs", help=CRS_HELP.format("tier zones", "分级区域")
-        ),
-        barriers_crs: str | None = typer.Option(None, "--barriers-crs", help=CRS_HELP.format("barriers", "障碍")),
-        units_crs: str | None = typer.Option(None, "--units-crs", help=CRS_HELP.format("units", "单元")),
-        exclude_crs: str | None = typer.Option(
-            None, "--exclude-crs", help=CRS_HELP.format("excluded land", "排除区域")
-        ),
-        weights_crs: str | None = typer.Option(None, "--weights-crs", help=CRS_HELP.format("weights", "权重")),
-        encoding: str | None = typer.Option(
-            None, "--encoding", help="Text encoding of Shapefile attributes. 属性编码。"
-        ),
-        class_field: str | None = typer.Option(
-            None, "--class-field", help="Road class field (else OSM highway). 道路等级字段。"
-        ),
-        report: Path | None = typer.Option(
-            None, "--report", help="Write the plan metrics as JSON. 输出方案指标 JSON。"
-        ),
-        map_png: Path | None = typer.Option(
-            None, "--map", help="Write a PNG map (or of the refused places). 输出 PNG 图。"
-        ),
-        plan: str | None = typer.Option(
-            None, "--plan", help="Also save as a draft plan with this name. 同时保存为草案方案。"
-        ),
-        layer: str = typer.Option(
-            "grid", "--layer", help="Grid layer of the store the plan belongs to. 方案所属网格图层。"
-        ),
-        quiet: bool = typer.Option(False, "--quiet", help="No progress bar. 不显示进度条。"),
+        roads: Roads,
+        boundary: Boundary,
+        out: Out,
+        communities: Communities = None,
+        tier_zones: TierZones = None,
+        barriers: Barriers = None,
+        units: Units = None,
+        exclude: Exclude = None,
+        weights: Weights = None,
+        weight_field: WeightField = None,
+        floors_field: FloorsField = None,
+        config: Config = None,
+        preset: Preset = None,
+        balance: Balance = None,
+        repair_communities: Repair = False,
+        outside_code: OutsideCode = None,
+        crs: Crs = None,
+        roads_crs: RoadsCrs = None,
+        boundary_crs: BoundaryCrs = None,
+        communities_crs: CommunitiesCrs = None,
+        tier_zones_crs: TierZonesCrs = None,
+        barriers_crs: BarriersCrs = None,
+        units_crs: UnitsCrs = None,
+        exclude_crs: ExcludeCrs = None,
+        weights_crs: WeightsCrs = None,
+        encoding: Encoding = None,
+        class_field: ClassField = None,
+        report: Report = None,
+        map_png: MapPng = None,
+        plan: PlanName = None,
+        layer: Layer = "grid",
+        quiet: Quiet = False,
     ) -> None:
         """Partition a jurisdiction into tiered management grids bounded by road centrelines.
         以道路中心线为界将辖区划分为分级管理网格。
