@@ -93,6 +93,26 @@ def start_cluster() -> PrivateCluster:
     return cluster
 
 
+REPLICA_PORT = 55433
+
+
+def start_replica(primary: PrivateCluster, port: int = REPLICA_PORT) -> PrivateCluster:
+    """A streaming replica of ``primary``: ``pg_basebackup -R -X stream`` (standby.signal and primary_conninfo
+    written for us), started as a hot standby. A private primary from ``initdb --auth=trust`` already allows
+    replication connections from 127.0.0.1 and runs with wal_level=replica, so nothing on the shared server changes."""
+    root = Path(tempfile.mkdtemp(prefix="geogrid-replica-"))
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(root, user.pw_uid, user.pw_gid)
+    replica = PrivateCluster(root, port)
+    replica._run(
+        "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D", str(replica.data),
+        "-R", "-X", "stream", "-c", "fast", "--no-sync",
+    )  # fmt: skip
+    replica.start()
+    return replica
+
+
 def destroy(cluster: PrivateCluster) -> None:
     try:
         cluster.stop()
