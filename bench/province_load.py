@@ -135,7 +135,9 @@ async def run_mix(base: str, p: Province, mix: dict[str, int], seconds: float) -
 # ---- topology ----------------------------------------------------------------------------------------------------
 def start_api(env: dict[str, str], workers: int) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(API_PORT),
-           "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
+           "--workers", str(workers), "--log-level", "warning",
+           "--timeout-worker-healthcheck", "300"]  # fmt: skip
+    # the health check must outlast an index build, which holds the GIL for seconds at 100k+ grids (issue 9)
     full = {**os.environ, "GEOGRID_LOCATE_POLL_SECONDS": "30", **env}
     return subprocess.Popen(cmd, env=full, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -162,12 +164,17 @@ async def warm(base: str, p: Province, workers: int) -> float:
                 await asyncio.sleep(0.5)
         for kind in ("locate", "reports", "tiles"):
             for _ in range(60):  # every worker must have built what this kind needs: concurrent rounds
-                rounds = await asyncio.gather(*[_one(http, kind, p, rng) for _ in range(workers * 4)])
+                try:
+                    rounds = await asyncio.gather(*[_one(http, kind, p, rng) for _ in range(workers * 4)])
+                except httpx.HTTPError as exc:
+                    print(f"[warm] {kind}: {exc!r}; again", flush=True)
+                    await asyncio.sleep(1)
+                    continue
                 if all(200 <= r.status_code < 300 for r in rounds):
                     break
                 await asyncio.sleep(1)
             else:
-                raise RuntimeError(f"{kind} never answered 2xx while warming: {rounds[0].status_code} {rounds[0].text}")
+                raise RuntimeError(f"{kind} never answered 2xx while warming")
     return time.monotonic() - t0
 
 
