@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from geogrid.routing.index import CHANNELS, IndexService
+from geogrid.routing.index import CHANNELS, IndexService, Snapshot
 from geogrid.store.replicas import ReadRouter, listen_url, router_from_env
 
 
@@ -60,13 +60,14 @@ class ReplicaIndexService(IndexService):
         return getattr(self._target, "url", None) or self._router().choose()
 
     @property
-    def snapshot(self):  # type: ignore[override]
+    def snapshot(self) -> Snapshot:  # type: ignore[override]
         """The current snapshot; the first build falls back to the primary when the replica fails."""
         if self._snapshot is not None:
             return self._snapshot
         return self._with_fallback(lambda: IndexService.snapshot.fget(self), fresh=False)
 
     def refresh(self, force: bool = False) -> bool:
+        """Reload from a replica that has replayed the primary's last commit (else the primary), if anything changed."""
         return self._with_fallback(lambda: IndexService.refresh(self, force), fresh=True)
 
     def _with_fallback(self, load: Callable, fresh: bool):

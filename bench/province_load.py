@@ -60,6 +60,7 @@ class Kind:
     statuses: dict[int, int] = field(default_factory=dict)
 
     def summary(self, seconds: float) -> dict:
+        """Rate, latency percentiles (successful requests only) and failures, for the printed table and the JSON."""
         lat = np.array(self.latencies) * 1000 if self.latencies else np.array([np.nan])
         return {
             "ok": len(self.latencies),
@@ -134,6 +135,7 @@ async def run_mix(base: str, p: Province, mix: dict[str, int], seconds: float) -
 
 # ---- topology ----------------------------------------------------------------------------------------------------
 def start_api(env: dict[str, str], workers: int) -> subprocess.Popen:
+    """uvicorn with ``workers`` processes on 127.0.0.1 only, configured by ``env``."""
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(API_PORT),
            "--workers", str(workers), "--log-level", "warning",
            "--timeout-worker-healthcheck", "300"]  # fmt: skip
@@ -143,6 +145,7 @@ def start_api(env: dict[str, str], workers: int) -> subprocess.Popen:
 
 
 def stop_api(proc: subprocess.Popen) -> None:
+    """Stop the workers we started (by their process), killing them if they do not stop within 30 s."""
     proc.terminate()
     try:
         proc.wait(timeout=30)
@@ -178,7 +181,7 @@ async def warm(base: str, p: Province, workers: int) -> float:
     return time.monotonic() - t0
 
 
-def measure(label: str, env: dict[str, str], p: Province, args) -> dict:
+def measure(label: str, env: dict[str, str], p: Province, args: argparse.Namespace) -> dict:
     """Start the workers with ``env``, warm them, run the mix, count stored reports, stop them."""
     base = f"http://127.0.0.1:{API_PORT}"
     proc = start_api({"GEOGRID_DATABASE_URL": p.url, **env}, args.workers)
@@ -219,6 +222,7 @@ def pgbench_covers(port: int, database: str, p: Province, seconds: int = 10, cli
 
 # ---- report ------------------------------------------------------------------------------------------------------
 def print_table(results: dict[str, dict]) -> None:
+    """Both setups side by side per kind, with the ratio, so a rate is never read without its baseline."""
     base, rep = results["baseline"], results["replicated"]
     print(f"\n{'kind':8} {'setup':11} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'timeouts':>9}")
     for kind in ("reports", "locate", "tiles"):
@@ -233,6 +237,7 @@ def print_table(results: dict[str, dict]) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options (the mix and the store size)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--grids", type=int, default=500_000, help="grids in the store (500k: a province)")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds per setup")
@@ -245,6 +250,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build, measure both setups, print and save; every cluster and process started here is stopped at the end."""
     args = parse_args(argv)
     database = "geogrid_province"
     primary = replica = bouncer = None

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import psycopg2
 
+from tests.pgcluster import preferred_port
+
 PGBOUNCER_PORT = 56432
 
 
@@ -70,6 +72,7 @@ pidfile = {root}/pgbouncer.pid
 
 def start_bouncer(host: str, upstream: int, port: int = PGBOUNCER_PORT, pool: int = 20) -> Bouncer:
     """Start pgbouncer and wait until its admin console answers (at most 20 s)."""
+    port = preferred_port(port)
     root = Path(tempfile.mkdtemp(prefix="geogrid-pgbouncer-"))
     (root / "pgbouncer.ini").write_text(INI.format(host=host, upstream=upstream, port=port, root=root, pool=pool))
     (root / "userlist.txt").write_text('"postgres" ""\n')

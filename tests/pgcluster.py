@@ -40,6 +40,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def preferred_port(port: int) -> int:
+    """``port`` when it is free, else any free port: the same tests may run at once in another checkout."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            pass
+    return free_port()
+
+
 @dataclass
 class PrivateCluster:
     root: Path
@@ -105,7 +116,7 @@ def start_replica(primary: PrivateCluster, port: int = REPLICA_PORT, options: st
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)
-    replica = PrivateCluster(root, port, options)
+    replica = PrivateCluster(root, preferred_port(port), options)
     replica._run(
         "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D", str(replica.data),
         "-R", "-X", "stream", "-c", "fast", "--no-sync",

@@ -65,6 +65,7 @@ def _seconds(name: str, default: float) -> float:
 
 
 def redacted(url: str) -> str:
+    """The URL without its password, for logs."""
     return make_url(sa_url(url)).render_as_string(hide_password=True)
 
 
@@ -126,6 +127,7 @@ class ReadRouter:
         )
 
     def is_replica(self, url: str) -> bool:
+        """Whether ``url`` is one of the replicas (the primary is never put in back-off)."""
         return url in self._health
 
     # ---- engines and connections ---------------------------------------------------------------------------------
@@ -204,6 +206,7 @@ class ReadRouter:
         return self.primary
 
     def dispose(self) -> None:
+        """Close the replicas' pools (tests and benchmarks that build routers of their own)."""
         for engine in self._engines.values():
             engine.dispose()
         self._engines.clear()

@@ -120,3 +120,49 @@ def _assert_listen_direct(url: str, bouncer) -> None:
                  "AND query LIKE 'LISTEN%'")
         ).all()  # fmt: skip
     assert not [r for r in rows if r.client_port in pooled_ports]
+
+
+def test_a_tile_needs_no_prepared_statement_from_an_earlier_transaction(store_url, bouncer, monkeypatch) -> None:
+    """pgbouncer reuses the idle server connection first: after a tile on server S1, another client holds S1 in a
+    transaction, so the next tile of the first client runs on a new server S2, where a PREPARE made on S1 is unknown.
+    With ``GEOGRID_DB_POOLER=transaction`` the tile query carries its own parameters and both tiles render."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from geogrid.maps.projected import ensure_projected, render_one
+    from geogrid.maps.tiles import BUFFER, EXTENT, WEB_MERCATOR_HALF, tile_span
+    from geogrid.store.db import sa_url
+
+    city = build_city(store_url)
+    monkeypatch.setenv("GEOGRID_DB_POOLER", "transaction")
+    pooled = sa_url(bouncer.url(make_url(store_url).database))
+    first, second = create_engine(pooled, poolclass=_single()), create_engine(pooled, poolclass=_single())
+    try:
+        with Session(first) as session:
+            plan_id = session.execute(text("SELECT id FROM plan WHERE status = 'published'")).scalar()
+            ensure_projected(session, plan_id)
+        tiles = []
+        for lon, lat in (city.west, city.east):
+            z, x, y = tile_of(lon, lat, 15)
+            span = tile_span(z)
+            envelope = (-WEB_MERCATOR_HALF + x * span, WEB_MERCATOR_HALF - (y + 1) * span,
+                        -WEB_MERCATOR_HALF + (x + 1) * span, WEB_MERCATOR_HALF - y * span)  # fmt: skip
+            tiles.append(((z, x, y), envelope))
+        with Session(first) as session:
+            assert render_one(session, plan_id, tiles[0][0], "grids", tiles[0][1], EXTENT, BUFFER)
+            session.commit()
+        with Session(second) as holder:
+            holder.execute(text("SELECT 1"))  # holds the idle server connection in an open transaction
+            with Session(first) as session:
+                assert render_one(session, plan_id, tiles[1][0], "grids", tiles[1][1], EXTENT, BUFFER)
+            servers = {row["local_port"] for row in bouncer.admin("SHOW SERVERS")}
+            assert len(servers) >= 2  # the two tiles did run on different server connections
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def _single():
+    from sqlalchemy.pool import SingletonThreadPool
+
+    return SingletonThreadPool
