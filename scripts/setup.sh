@@ -3,7 +3,7 @@
 #  1. a Python >= 3.11 virtualenv in .venv with the project and its dev tools;
 #  2. a PostgreSQL server answering at GEOGRID_DATABASE_URL (on Debian as root: installed and started if none answers);
 #  3. PostGIS for that server's major version (Debian package postgresql-N-postgis-3) when CREATE EXTENSION fails;
-#  4. the web map's JavaScript dependencies and a headless browser (scripts/setup_web.sh), and GDAL's ogrinfo;
+#  4. the web map's JavaScript dependencies and a headless browser (scripts/setup_web.sh), GDAL's ogrinfo, pgbouncer;
 #  5. the database itself, migrated to head (geogrid db init).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,6 +93,13 @@ if ! command -v ogrinfo >/dev/null; then
   need_root_or_explain "GDAL's ogrinfo is missing (the OGC client tests use it)" "apt-get install gdal-bin"
   say "installing gdal-bin"
   apt_install gdal-bin
+fi
+
+# 4c. pgbouncer (the transaction-mode pooler in front of the primary; its test starts a private instance)
+if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then
+  need_root_or_explain "pgbouncer is missing (the pooler tests start it)" "apt-get install pgbouncer"
+  say "installing pgbouncer"
+  apt_install pgbouncer
 fi
 
 # 5. The database

@@ -44,6 +44,7 @@ def free_port() -> int:
 class PrivateCluster:
     root: Path
     port: int
+    options: str = ""  # extra server settings, e.g. "-c max_connections=300"
 
     @property
     def data(self) -> Path:
@@ -66,7 +67,7 @@ class PrivateCluster:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
 
     def start(self) -> None:
-        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off {self.options}".strip()
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start")
         self.wait()
 
@@ -85,12 +86,32 @@ class PrivateCluster:
                 time.sleep(0.1)
 
 
-def start_cluster() -> PrivateCluster:
+def start_cluster(port: int | None = None, options: str = "") -> PrivateCluster:
     root = Path(tempfile.mkdtemp(prefix="geogrid-pg-"))
-    cluster = PrivateCluster(root, free_port())
+    cluster = PrivateCluster(root, port or free_port(), options)
     cluster.init()
     cluster.start()
     return cluster
+
+
+REPLICA_PORT = 55433
+
+
+def start_replica(primary: PrivateCluster, port: int = REPLICA_PORT, options: str = "") -> PrivateCluster:
+    """A streaming replica of ``primary``: ``pg_basebackup -R -X stream`` (standby.signal and primary_conninfo
+    written for us), started as a hot standby. A private primary from ``initdb --auth=trust`` already allows
+    replication connections from 127.0.0.1 and runs with wal_level=replica, so nothing on the shared server changes."""
+    root = Path(tempfile.mkdtemp(prefix="geogrid-replica-"))
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(root, user.pw_uid, user.pw_gid)
+    replica = PrivateCluster(root, port, options)
+    replica._run(
+        "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D", str(replica.data),
+        "-R", "-X", "stream", "-c", "fast", "--no-sync",
+    )  # fmt: skip
+    replica.start()
+    return replica
 
 
 def destroy(cluster: PrivateCluster) -> None:

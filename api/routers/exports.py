@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from api.auth import Caller, current_caller
-from api.db import get_session
 from api.errors import InvalidInput
+from api.replicas import get_read_session
 from api.routers.ogc import find_collection
 from geogrid.maps.export import ENCODINGS, FORMATS, collection_frame, write_export
 
@@ -31,7 +31,7 @@ def export(
     request: Request,
     format: str = Query(default="gpkg", description="geojson, gpkg or shp (zipped)"),
     encoding: str = Query(default="utf-8", description="Shapefile text encoding: utf-8 (default) or gbk"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_read_session),
     caller: Caller = Depends(current_caller),
 ) -> FileResponse:
     fmt = format.lower()

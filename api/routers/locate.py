@@ -25,7 +25,8 @@ from fastapi.responses import Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import InvalidInput, PayloadTooLarge, Unavailable
-from api.settings import ApiSettings, DatabaseSettings
+from api.replicas import ReplicaIndexService
+from api.settings import ApiSettings
 from geogrid.routing.index import IndexService
 from geogrid.routing.locate import PointError, crs_spec, is_geographic, locate_with, to_store_lonlat
 
@@ -58,9 +59,7 @@ def _json(data: Any) -> Response:
 def setup(app: FastAPI) -> None:
     """Attach the index service; ``lifespan`` runs its watcher thread."""
     settings = LocateSettings.from_env()
-    app.state.locate_index = IndexService(
-        lambda: DatabaseSettings.from_env().url, poll_seconds=settings.poll_seconds, listen=settings.listen
-    )
+    app.state.locate_index = ReplicaIndexService(poll_seconds=settings.poll_seconds, listen=settings.listen)
 
 
 @asynccontextmanager

@@ -45,6 +45,7 @@ from api.ogc.params import (
     output_format,
     valid_during,
 )
+from api.replicas import get_read_session
 from api.settings import DatabaseSettings
 from geogrid.maps.catalog import Collection, ordered, visible
 from geogrid.maps.features import SUPPORTED_CRS, count_matched, fetch_item, fetch_items, queryables_of
@@ -105,7 +106,7 @@ def find_collection(request: Request, session: Session, cid: str, caller: Caller
 def visible_collection(
     collection_id: CollectionId,
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_read_session),
     caller: Caller = Depends(current_caller),
 ) -> Collection:
     """Dependency: the collection named in the path, if the caller may see it (404, 401 or 403 otherwise)."""
@@ -178,9 +179,9 @@ def in_session(request: Request, x_api_key: str | None, authorization: str | Non
     """Run ``work(session, caller)`` with one session, in the calling (worker) thread.
 
     Why: the hottest read routes hop to a worker thread once for all their database work instead of once per
-    dependency.
+    dependency. Lag-tolerant: read from a replica when one is configured.
     """
-    gen = get_session()
+    gen = get_read_session()
     session = next(gen)
     try:
         caller = current_caller(x_api_key, authorization, session) if (x_api_key or authorization) else ANONYMOUS
@@ -272,7 +273,7 @@ def item(
     c: VisibleCollection,
     feature_id: str,
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_read_session),
 ) -> Response:
     check_known(request, {"f", "crs"})
     out_crs = crs_param(request.query_params.get("crs"), "crs")

@@ -16,10 +16,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 
-from api.db import get_session
 from api.errors import NotFound
 from api.ogc.documents import JSON, MVT, OGC_REL, base_url
 from api.ogc.params import bad, check_known, output_format
+from api.replicas import get_read_session
 from api.routers import tiles
 from api.routers.ogc import CollectionId, VisibleCollection, maps_state
 from geogrid.maps.catalog import Collection
@@ -191,7 +191,7 @@ async def tile(
 
 def _geographic(request: Request, cid: str, z: int, x: int, y: int, key: str | None, auth: str | None):
     c, _ = tiles._caller_and_collection(request, cid, key, auth, False)
-    gen = get_session()
+    gen = get_read_session()
     session = next(gen)
     try:
         return geographic_tile(maps_state(request), session, c, z, x, y), c

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from api.auth import Caller, require_roles
-from api.db import get_session
+from api.replicas import get_read_session
 from api.routers.reports import invalid
 from api.scoping import scope_of
 from geogrid.cases import stats
@@ -30,7 +30,7 @@ def get_stats(
     period: str = Query("all", description=f"bucket: one of {', '.join(stats.PERIODS)}"),
     group_by: str = Query("none", description=f"one of {', '.join(stats.GROUPS)}"),
     caller: Caller = Depends(require_roles("operator", "unit", "planner")),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_read_session),
 ) -> dict:
     settings = CaseSettings.from_env()
     zone = ZoneInfo(settings.timezone)

@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 
 from api.auth import ANONYMOUS, Caller, current_caller
-from api.db import get_session
 from api.errors import InvalidInput, Unavailable, error_body
+from api.replicas import get_read_session
 from api.routers.ogc import admit, maps_state
 from geogrid.maps.cache import CachedTile
 from geogrid.maps.catalog import Collection
@@ -34,7 +34,7 @@ def _caller_and_collection(
     request: Request, cid: str, x_api_key: str | None, authorization: str | None, fresh: bool
 ) -> tuple[Collection, Caller]:
     """Resolve the caller (only when a key is sent) and the collection, in a worker thread (both may query)."""
-    gen = get_session()
+    gen = get_read_session()
     session = next(gen)
     try:
         caller = current_caller(x_api_key, authorization, session) if (x_api_key or authorization) else ANONYMOUS
@@ -52,7 +52,7 @@ def store_down(exc: DBAPIError) -> Unavailable:
 
 
 def _render(request: Request, collection: Collection, z: int, x: int, y: int) -> CachedTile:
-    gen = get_session()
+    gen = get_read_session()
     session = next(gen)
     try:
         return maps_state(request).render(session, collection, z, x, y)

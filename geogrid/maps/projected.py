@@ -11,6 +11,7 @@ and last writing transaction at fill time, and a copy with another stamp is refi
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from geoalchemy2 import Geometry
@@ -18,6 +19,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geogrid.store.models import Base
+from geogrid.store.replicas import transaction_pooled
 
 _LOCK_CLASS = 4_103_857  # first key of the advisory lock that serialises fills of one plan
 _STAMP = "SELECT count(*)::text || ':' || coalesce(max(xmin::text::bigint), 0)::text FROM admin_area"
@@ -36,6 +38,7 @@ SELECT ST_AsMVT(q, $5, {{extent}}, 'geom') FROM (
            t.code, t.name, t.tier, t.community_code, t.community_name
     FROM internal.tile_grid t WHERE t.plan_id = $1 AND t.geom && ST_MakeEnvelope($6, $7, $8, $9, 3857)) q
 """
+_SELECT = re.sub(r"\$(\d)", r"%(p\1)s", _PREPARE.split(" AS\n", 1)[1])  # the same query with client-side parameters
 
 
 class TilePlan(Base):
@@ -104,6 +107,12 @@ def render_one(
 ) -> bytes:
     """One tile of a projected plan through the connection's prepared statement (prepared on first use)."""
     pooled = session.connection().connection  # the pool's wrapper: its ``info`` lives as long as the connection
+    if transaction_pooled():  # behind pgbouncer a prepared statement would stay on another client's server
+        with pooled.cursor() as cur:
+            values = (plan_id, *tile, layer, *envelope)
+            cur.execute(_SELECT.format(extent=extent, buffer=buffer), {f"p{i}": v for i, v in enumerate(values, 1)})
+            row = cur.fetchone()
+        return bytes(row[0]) if row and row[0] is not None else b""
     with pooled.cursor() as cur:
         if not pooled.info.get(STATEMENT):
             cur.execute(_PREPARE.format(extent=extent, buffer=buffer))

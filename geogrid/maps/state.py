@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from geogrid.maps.cache import CachedTile, TileCache, etag_for
@@ -18,6 +18,7 @@ from geogrid.maps.notify import PlanListener
 from geogrid.maps.projected import ensure_projected
 from geogrid.maps.tiles import block_of, metatile_size, render_block
 from geogrid.store.db import sa_url
+from geogrid.store.replicas import listen_url, router_from_env, write_through_primary
 
 
 class MapState:
@@ -52,7 +53,7 @@ class MapState:
             return
         with self._lock:
             if self.listener is None or not self.listener.is_alive():
-                self.listener = PlanListener(self.url_provider(), self.changed)
+                self.listener = PlanListener(listen_url(self.url_provider()), self.changed)
                 self.listener.start()
 
     def changed(self, payload: str | None) -> None:
@@ -165,7 +166,8 @@ class MapState:
         if collection.kind != "grids" or collection.plan_id is None:
             return False
         if collection.plan_id not in self._projected:
-            ensure_projected(session, collection.plan_id)
+            plan_id = collection.plan_id  # on a replica the fill runs on the primary, then the replica catches up
+            write_through_primary(session, self.url_provider(), lambda s: ensure_projected(s, plan_id))
             with self._lock:
                 self._projected.add(collection.plan_id)
         return True
@@ -176,6 +178,16 @@ class MapState:
         The pool skips the per-checkout ping: a tile miss is one query, and a ping would add a round trip to it.
         A connection that died meanwhile fails once and the render is retried on a fresh one.
         """
+        router = router_from_env()
+        if router.replicas:  # lag-tolerant: a healthy replica's checked pool, the primary when none answers
+            url = router.choose()
+            try:
+                with Session(router.engine(url)) as session:
+                    return self.render(session, collection, z, x, y)
+            except DBAPIError as exc:
+                if router.is_replica(url) and (exc.connection_invalidated or isinstance(exc, OperationalError)):
+                    router.mark_down(url, exc.orig)
+                raise
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
