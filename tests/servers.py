@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.serving import START_TIMEOUT_S
+
 ROOT = Path(__file__).resolve().parents[1]
 FAST_NOTIFY = {  # retry quickly so a test sees the whole life of a delivery in seconds
     "GEOGRID_NOTIFY_POLL_S": "0.2",
@@ -30,7 +32,7 @@ def start_api(url: str, port: int, extra: dict[str, str], workers: int = 1) -> s
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
     proc = subprocess.Popen(cmd, env=_env(url, extra), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    end = time.monotonic() + 60
+    end = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < end:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:

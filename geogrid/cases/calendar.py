@@ -7,7 +7,9 @@ on Monday 10:00, and one dispatched at night starts counting at the next opening
 
 Only years listed in ``work_calendar_year`` (seeded from the ``chinesecalendar`` package, or imported) are known:
 counting working time through any other year raises ``CalendarMissing`` naming the year, because guessing a plain
-Monday–Friday week there would put Spring Festival deadlines on holidays.
+Monday–Friday week there would put Spring Festival deadlines on holidays. This year and the next are always known:
+before their notice is seeded or imported they hold the statutory holidays by rule, marked provisional
+(``calendar_provisional``), and importing the notice replaces them and recomputes open cases' deadlines.
 """
 
 from __future__ import annotations
@@ -118,9 +120,12 @@ class WorkCalendar:
 
 def load_calendar(session: Session, settings: CaseSettings | None = None) -> WorkCalendar:
     """The calendar stored in the database (a few dozen rows per year, read whole)."""
+    from geogrid.cases.calendar_provisional import add_provisional, missing_years
+
     settings = settings or CaseSettings.from_env()
-    rows = session.execute(select(CalendarDay.day, CalendarDay.workday)).all()
     years = frozenset(session.scalars(select(CalendarYear.year)))
+    years |= add_provisional(session, missing_years(years, settings.timezone))  # year end: see the module docstring
+    rows = session.execute(select(CalendarDay.day, CalendarDay.workday)).all()
     return WorkCalendar(exceptions={day: workday for day, workday in rows}, tz=settings.timezone, years=years)
 
 
@@ -201,7 +206,7 @@ def import_days(
     """Upsert calendar exceptions and mark their years known; a later entry for the same day wins.
 
     ``replace`` false keeps days already stored (a package seed never overrides an imported notice).
-    Returns the number of days written.
+    Returns the number of days written. ``import_notice`` is the entry point that also replaces provisional years.
     """
     merged = {day: (workday, name) for day, workday, name in days}
     if not merged:
@@ -225,11 +230,33 @@ def import_days(
     return len(rows)
 
 
+def import_notice(
+    session: Session, days: list[tuple[date, bool, str | None]], source: str, replace: bool = True
+) -> dict:
+    """Import a year's notice (or the package's years): provisional years among them are replaced whole and the
+    deadlines of open cases in them recomputed on the official calendar."""
+    from geogrid.cases.calendar_provisional import clear_years, provisional_years, recompute_open_deadlines
+
+    replaced = provisional_years(session, {d.year for d, _, _ in days})
+    old = load_calendar(session) if replaced else None
+    clear_years(session, replaced)
+    written = import_days(session, days, source, replace)
+    session.flush()
+    cases = recompute_open_deadlines(session, old, load_calendar(session), replaced) if replaced else 0
+    return {"days": written, "provisional_years_replaced": sorted(replaced), "deadlines_recomputed": cases}
+
+
 def seed_from_package(session: Session) -> dict:
-    """Add the years the installed ``chinesecalendar`` knows and the store does not (imports are kept)."""
+    """Add the years the installed ``chinesecalendar`` knows and the store does not (imports are kept).
+
+    A year stored as provisional counts as not known: the package's days replace it.
+    """
+    from geogrid.cases.calendar_provisional import provisional_years
     from geogrid.cases.calendar_seed import package_days, package_name
 
+    package = package_days()
     known = set(session.scalars(select(CalendarYear.year)))
-    new = [(d, w, n) for d, w, n in package_days() if d.year not in known]
-    import_days(session, new, package_name(), replace=False)
-    return {"source": package_name(), "years_added": sorted({d.year for d, _, _ in new}), "days": len(new)}
+    known -= provisional_years(session, {d.year for d, _, _ in package})
+    new = [(d, w, n) for d, w, n in package if d.year not in known]
+    result = import_notice(session, new, package_name(), replace=False) if new else {"days": 0}
+    return {"source": package_name(), "years_added": sorted({d.year for d, _, _ in new}), **result}

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Upsert public holidays and make-up workdays from FILE. 从文件导入节假日与调休上班日。"""
-        from geogrid.cases.calendar import import_days, read_calendar_file
+        from geogrid.cases.calendar import import_notice, read_calendar_file
 
         try:
             days = read_calendar_file(path)
@@ -57,11 +57,16 @@ def register(app: typer.Typer) -> None:
             fail(f"{path}: no days listed")
         try:
             with session_scope() as session:
-                count = import_days(session, days, f"import {path.name}")
+                result = import_notice(session, days, f"import {path.name}")
         except OperationalError as exc:
             fail(f"cannot reach the store: {str(exc.orig).strip().splitlines()[0]}")
         holidays = sum(1 for _, workday, _ in days if not workday)
-        typer.echo(f"{path}: {count} calendar days written ({holidays} holidays, {len(days) - holidays} workdays)")
+        typer.echo(
+            f"{path}: {result['days']} calendar days written ({holidays} holidays, {len(days) - holidays} workdays)"
+        )
+        if result["provisional_years_replaced"]:
+            years = ", ".join(map(str, result["provisional_years_replaced"]))
+            typer.echo(f"provisional year(s) {years} replaced; {result['deadlines_recomputed']} open deadline(s) moved")
 
     @calendar.command("seed")
     def seed() -> None:

@@ -53,19 +53,6 @@ class City:
     outside: tuple[float, float] = (E + 0.05, N + 0.05)
 
 
-def ensure_calendar_years(session) -> None:
-    """Tests dispatch "now": declare last, this and next year known (plain weeks) when the package lacks them, so the
-    suite does not depend on the installed chinesecalendar release having caught up with the clock."""
-    from datetime import date
-
-    from sqlalchemy.dialects.postgresql import insert
-
-    from geogrid.cases.models import CalendarYear
-
-    years = [{"year": date.today().year + k, "source": "tests: plain Monday-Friday week"} for k in (-1, 0, 1)]
-    session.execute(insert(CalendarYear).values(years).on_conflict_do_nothing(index_elements=["year"]))
-
-
 def build_city(url: str) -> City:
     city = City(url)
     with session_scope(url) as session:
@@ -102,7 +89,6 @@ def build_city(url: str) -> City:
                     )
                 )
         import_catalogue(session, CATALOGUE, "tests")
-        ensure_calendar_years(session)
         session.flush()
         city.units["dept-cgzf"] = session.query(Unit.id).filter(Unit.code == "dept-cgzf").scalar()
     return city
