@@ -56,8 +56,8 @@ def test_polish_on_helsinki(helsinki_roads, helsinki_boundary, helsinki_communit
 
 def test_polish_keeps_a_promised_grid_count(helsinki_roads, helsinki_boundary, helsinki_communities, monkeypatch):
     """With ``target_count`` no grid is folded away; the swaps still hold every guarantee."""
-    count = 24
-    cfg = PartitionConfig(tiers=dict(SMALL_TIERS), target_count=count)
+    count = 10
+    cfg = PartitionConfig(target_count=count)  # default tiers: their patrol diameters allow 10 grids here
     result = partition(helsinki_roads, helsinki_boundary, helsinki_communities, config=cfg)
     assert_guarantees(result, helsinki_boundary, helsinki_roads, helsinki_communities, config=cfg)
     plain = _without_polish(monkeypatch, helsinki_roads, helsinki_boundary, helsinki_communities, config=cfg)
