@@ -1,17 +1,22 @@
-"""Stage 8, ``polish``: neighbouring grids of one tier and community swap boundary blocks for balance and shape.
+"""Stage 8, ``polish``: small grids fold into a neighbour, then neighbouring grids of one tier and community swap
+boundary blocks, for balance and shape.
 
 Why after merging: the splitline and its trades balance each group against its own planned grid size, and the
 merge stage then folds small and thin grids into neighbours, so a tier ends with grids of uneven size (the area CV
-per tier) and with bulges and arms (a low Reock score: area over the area of the smallest enclosing circle). Moving
-one boundary block at a time from a grid to a neighbour of the same tier and community fixes both without touching
-a guarantee: blocks stay whole (every border stays where it was: on a road centreline, a community border or a
-barrier), a move never adds straight-cut border, never crosses a community or a tier, keeps the donor connected,
-the receiver under its patrol diameter and both above the Polsby-Popper floor.
+per tier) and with bulges and arms (a low Reock score: area over the area of the smallest enclosing circle). Big
+blocks can leave a grid far below its tier's mean that no swap can grow: it joins the neighbour (of its community;
+of another tier only where the density rule set the tier) that leaves the tiers' sizes most even (``_absorb``).
+Then moving one boundary block at a time from a grid to a neighbour of the same tier and community fixes the rest
+without touching a guarantee: blocks stay whole (every border stays where it was: on a road centreline, a community
+border or a barrier), a move never adds straight-cut border, never crosses a community or a tier, keeps the donor
+connected, the receiver under its patrol diameter and both above the Polsby-Popper floor.
 
 Each pass scores every candidate move at once (arrays), then applies the best ones, one per grid, so the gains add
-up exactly and the objective falls every pass: Σ ((s − μ)/μ)² over grids (s a grid's size, μ its tier's mean) minus
-``W_REOCK`` × Σ Reock. The smallest enclosing circle of a union is that of its blocks' hull vertices, so no grid is
-dissolved; a donor's circle changes only when the block leaving it touches that circle.
+up exactly: Δ Σ Reock − w · Δ Σ ((s − μ)/μ)² (s a grid's size, μ its tier's mean; Σ ((s − μ)/μ)² = n · CV²).
+Balance is a budget: a move may make sizes less even only while its tier's CV stays within ``CV_MAX``, and a tier
+above it weighs balance ``W_OVER`` times against shape. The smallest enclosing circle of a union is that of its
+blocks' hull vertices, so no grid is dissolved; a donor's circle changes only when the block leaving it touches
+that circle, and circles of unchanged grids are kept from pass to pass.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import numpy as np
 import shapely
 from scipy.sparse import coo_matrix
 
-from geogrid.metrics.compactness import polsby_popper_ratio
+from geogrid.metrics.compactness import polsby_popper_ratio, reock_ratio
 from geogrid.metrics.size import diameters
 from geogrid.partition.aggregate import Plan
 from geogrid.partition.blocks import Coverage
@@ -58,14 +63,6 @@ class _Shape:
     radius: np.ndarray
     mean: np.ndarray
     """Mean size of each grid's tier (constant through the stage: moves stay inside one tier)."""
-
-    def reock(self, area: np.ndarray, radius: np.ndarray) -> np.ndarray:
-        return np.where(radius > 0, area / (np.pi * np.maximum(radius, 1e-9) ** 2), 0.0)
-
-
-def _members(grid_of: np.ndarray, ng: int) -> list[np.ndarray]:
-    order = np.argsort(grid_of, kind="stable")
-    return np.split(order, np.cumsum(np.bincount(grid_of, minlength=ng))[:-1])
 
 
 def _shape(g: BlockGraph, grid_of: np.ndarray, tier_key: np.ndarray) -> _Shape:
@@ -225,8 +222,8 @@ def _moves(ctx: _Context, grid_of: np.ndarray, dirty: np.ndarray) -> tuple[_Move
     d_bal -= ((sh.size[src] - mu) ** 2 + (sh.size[dst] - mu) ** 2) / mu**2
     r_src = ctx.without_cache.get(b * ng + src, ~dirty[src], lambda m: _radius_without(g, sh, grid_of, b[m], src[m]))
     r_dst = ctx.with_cache.get(b * ng + dst, ~dirty[dst], lambda m: _radius_with(g, sh, b[m], dst[m]))
-    r_old = sh.reock(sh.area, sh.radius)
-    d_reock = sh.reock(a_src, r_src) + sh.reock(a_dst, r_dst) - r_old[src] - r_old[dst]
+    r_old = reock_ratio(sh.area, sh.radius)
+    d_reock = reock_ratio(a_src, r_src) + reock_ratio(a_dst, r_dst) - r_old[src] - r_old[dst]
     spent = np.bincount(ctx.tier_key, weights=((sh.size - sh.mean) / sh.mean) ** 2)
     w_bal = np.where(spent > ctx.budget, W_OVER, W_UNDER)[ctx.tier_key[src]]
     return _Moves(b, src, dst, d_reock - w_bal * d_bal, d_bal), spent
