@@ -65,20 +65,31 @@ class _Shape:
     """Mean size of each grid's tier (constant through the stage: moves stay inside one tier)."""
 
 
-def _shape(g: BlockGraph, grid_of: np.ndarray, tier_key: np.ndarray) -> _Shape:
+def _circles(g: BlockGraph, grid_of: np.ndarray, ctx: _Context, dirty: np.ndarray) -> None:
+    """Hulls and enclosing circles of the ``dirty`` grids, into ``ctx`` (the others are unchanged since computed)."""
+    ids = np.flatnonzero(dirty)
+    sel = np.flatnonzero(dirty[grid_of])
+    order = sel[np.argsort(grid_of[sel], kind="stable")]
+    rows, owner = _rows(g.hull_start, order)
+    # a line string through a grid's blocks' hull vertices: the same hull, cheaper to build than a multipoint
+    local = np.searchsorted(ids, grid_of[order])[owner]
+    hulls = shapely.convex_hull(shapely.linestrings(g.hull_xy[rows], indices=local))
+    ctx.hulls[ids] = hulls
+    ctx.centre[ids] = shapely.get_coordinates(shapely.centroid(shapely.minimum_bounding_circle(hulls)))
+    ctx.radius[ids] = shapely.minimum_bounding_radius(hulls)
+
+
+def _shape(g: BlockGraph, grid_of: np.ndarray, ctx: _Context, dirty: np.ndarray) -> _Shape:
     """Sizes, areas, perimeters (blocks' perimeters − 2 × inner borders), hulls and enclosing circles per grid."""
-    ng = len(tier_key)
+    ng = len(ctx.tier_key)
     gp = grid_of[g.pairs]
     inside = gp[:, 0] == gp[:, 1]
     perim = np.bincount(grid_of, weights=g.perim, minlength=ng)
     perim -= 2.0 * np.bincount(gp[inside, 0], weights=g.pair_w[inside], minlength=ng)
-    order = np.argsort(grid_of, kind="stable")
-    rows, owner = _rows(g.hull_start, order)
-    # a line string through a grid's blocks' hull vertices: the same hull, cheaper to build than a multipoint
-    hulls = shapely.convex_hull(shapely.linestrings(g.hull_xy[rows], indices=grid_of[order][owner]))
-    xy, idx = shapely.get_coordinates(hulls, return_index=True)
+    _circles(g, grid_of, ctx, dirty)
+    xy, idx = shapely.get_coordinates(ctx.hulls, return_index=True)
     size = np.bincount(grid_of, weights=g.size, minlength=ng)
-    tiers, inv = np.unique(tier_key, return_inverse=True)
+    inv = ctx.tier_key
     mean = (np.bincount(inv, weights=size) / np.bincount(inv))[inv]
     return _Shape(
         size=size,
@@ -86,8 +97,8 @@ def _shape(g: BlockGraph, grid_of: np.ndarray, tier_key: np.ndarray) -> _Shape:
         perim=perim,
         hull_xy=xy,
         hull_start=np.searchsorted(idx, np.arange(ng + 1)),
-        centre=shapely.get_coordinates(shapely.centroid(shapely.minimum_bounding_circle(hulls))),
-        radius=shapely.minimum_bounding_radius(hulls),
+        centre=ctx.centre,
+        radius=ctx.radius,
         mean=mean,
     )
 
@@ -169,6 +180,10 @@ class _Context:
     """Per tier: the most Σ ((s − μ)/μ)² may reach by a move that makes sizes less even (n · ``CV_MAX``²)."""
     with_cache: _RadiusCache
     without_cache: _RadiusCache
+    hulls: np.ndarray
+    """Per grid, kept from pass to pass and recomputed for the grids a pass changed: hull, circle centre, radius."""
+    centre: np.ndarray
+    radius: np.ndarray
 
 
 def _candidates(ctx: _Context, grid_of: np.ndarray):
@@ -205,7 +220,7 @@ def _moves(ctx: _Context, grid_of: np.ndarray, dirty: np.ndarray) -> tuple[_Move
     """Every allowed move with its gain, Δ Σ Reock − w · Δ Σ ((s − μ)/μ)², and each tier's Σ ((s − μ)/μ)² now
     (``dirty``: grids changed since the cached radii were computed)."""
     g, ng = ctx.g, len(ctx.tier_key)
-    sh = _shape(g, grid_of, ctx.tier_key)
+    sh = _shape(g, grid_of, ctx, dirty)
     b, src, dst, every, cut = _candidates(ctx, grid_of)
     if len(b) == 0:
         return _Moves(b, src, dst, np.empty(0), np.empty(0)), np.zeros(len(ctx.budget))
@@ -283,7 +298,11 @@ def _context(g: BlockGraph, grid_of: np.ndarray, b, caps: dict) -> _Context:
         nbrs.setdefault(y, []).append(x)
     cap = np.array([caps[t] for t in b.tier[first]])
     budget = np.bincount(tier_key) * CV_MAX**2
-    return _Context(g, tier_key, b.community[first], cap, nbrs, budget, _RadiusCache(), _RadiusCache())
+    ng = len(first)
+    return _Context(
+        g, tier_key, b.community[first], cap, nbrs, budget, _RadiusCache(), _RadiusCache(),
+        np.empty(ng, dtype=object), np.zeros((ng, 2)), np.zeros(ng),
+    )  # fmt: skip
 
 
 def _spread(size: np.ndarray, tier: np.ndarray, tiers: tuple) -> float:
