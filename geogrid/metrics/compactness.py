@@ -51,8 +51,18 @@ def reock(geoms: np.ndarray) -> np.ndarray:
     0.6366
     """
     geoms = np.asarray(geoms, dtype=object)
-    r = shapely.minimum_bounding_radius(geoms)
-    return np.where(r > 0, shapely.area(geoms) / (np.pi * np.maximum(r, 1e-12) ** 2), 0.0)
+    return reock_ratio(shapely.area(geoms), shapely.minimum_bounding_radius(geoms))
+
+
+def reock_ratio(area, radius):
+    """Reock score from area and the radius of the minimum bounding circle (for unions measured without a geometry).
+
+    >>> round(float(reock_ratio(100.0, np.sqrt(50.0))), 4)
+    0.6366
+    """
+    area = np.asarray(area, dtype=float)
+    radius = np.asarray(radius, dtype=float)
+    return np.where(radius > 0, area / (np.pi * np.maximum(radius, 1e-12) ** 2), 0.0)
 
 
 def area_cv(values: np.ndarray) -> float:

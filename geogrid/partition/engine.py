@@ -3,7 +3,7 @@
 The engine is a pipeline of named stages, each a function in its own module with typed input and output:
 
     prepare_inputs → build_blocks → assign_tiers → group_blocks → split_blocks → aggregate → merge_grids
-    → grids_from_blocks → build_report
+    → polish → grids_from_blocks → build_report
 
 Everything runs in the boundary's local metric CRS; results come back in EPSG:4490. Bad input raises
 ``PartitionError`` before any work is done; a plan that would break a guarantee raises it instead of being returned.
@@ -27,6 +27,7 @@ from geogrid.partition.grids import Grids, grids_from_blocks
 from geogrid.partition.groups import group_blocks
 from geogrid.partition.inputs import prepare_inputs
 from geogrid.partition.merge import merge_grids
+from geogrid.partition.polish import polish
 from geogrid.partition.report import GridMetrics, build_report
 from geogrid.partition.sizes import Sizer
 from geogrid.partition.split import split_blocks
@@ -89,7 +90,7 @@ def partition(
     workload grids are balanced on when the config says ``balance = "weight"`` or ``"both"``.
     """
     cfg = (config or PartitionConfig()).validate()
-    st = _Stages(9, progress)
+    st = _Stages(10, progress)
     layers = {"units": units, "exclude": exclude, "weights": weights}
     inp = st.run("inputs", lambda: prepare_inputs(roads, boundary, communities, tier_zones, barriers, cfg, **layers))
     blocks, cov, lw = st.run("blocks", build_blocks, inp)
@@ -99,6 +100,7 @@ def partition(
     blocks, cov = st.run("split", split_blocks, blocks, groups, sizer, inp)
     plan = st.run("aggregate", aggregate, blocks, cov, groups, sizer, inp)
     plan = st.run("merge", merge_grids, plan, cov, inp, sizer)
+    plan = st.run("polish", polish, plan, cov, inp, sizer)
     grids = st.run("grids", grids_from_blocks, plan, inp)
     report, metrics, cuts = st.run("report", build_report, grids, cov, lw, inp, sizer)
     report["timings_s"] = st.close()

@@ -1,4 +1,4 @@
-"""Stage 8, ``grids_from_blocks``: dissolve each grid's blocks into one polygon and give it its 15-digit code.
+"""Stage 9, ``grids_from_blocks``: dissolve each grid's blocks into one polygon and give it its 15-digit code.
 
 Why a stage: the dissolve must give exactly one valid Polygon per grid (the guarantee planners rely on), so the fast
 coverage union is checked and redone with a full union where it falls short, and a grid that still is not one valid

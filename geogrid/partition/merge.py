@@ -99,12 +99,12 @@ def _state(plan: Plan, cov: Coverage, sizer=None) -> _State:
         alive=np.ones(ng, dtype=bool),
         shared=shared,
         hull_pts=[np.vstack([by_block[x] for x in m]) for m in members],
-        scale=_scales(sizer, b.tier, by_weight=True),
-        area_scale=_scales(sizer, b.tier, by_weight=False),
+        scale=tier_scales(sizer, b.tier, by_weight=True),
+        area_scale=tier_scales(sizer, b.tier, by_weight=False),
     )
 
 
-def _scales(sizer, tiers: np.ndarray, by_weight: bool) -> dict:
+def tier_scales(sizer, tiers: np.ndarray, by_weight: bool) -> dict:
     """Absolute size of one target grid per tier (1 for every tier when no sizer is given)."""
     names = sorted(set(tiers.tolist()) | ({"A", "B", "C"} if sizer is None else set(sizer.inp.config.tiers)))
     if sizer is None:

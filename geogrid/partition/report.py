@@ -1,4 +1,4 @@
-"""Stage 9, ``build_report``: what the plan is and how well it meets the guarantees, measured on the result.
+"""Stage 10, ``build_report``: what the plan is and how well it meets the guarantees, measured on the result.
 
 Why measured here and not carried from the stages: the report is what a planner (and a reviewer) trusts, so every
 figure is computed from the final grid polygons and the input linework with ``geogrid.metrics``. Besides the
