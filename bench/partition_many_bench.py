@@ -12,7 +12,10 @@ DataV, OSM edges from neatnet's wuhan_8989) are partitioned with the patrol pres
 3. equality: each district's grid codes and geometries from (2) against (1) and against a single
    ``partition()`` run given the whole road network (what ``geogrid partition --roads … --boundary …`` does).
 
-Prints per-district times and grid counts, both wall times, the ratio and every mismatch or failure.
+With ``--rounds N`` both arms run N times, alternating which goes first, and the medians are compared; the CPU
+seconds each arm spent on the districts are printed too (equal work: the sums should match), so a wall-clock ratio
+depressed by other processes on a shared machine shows as such. Prints per-district times and grid counts, both
+wall times, the ratio and every mismatch or refusal.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -129,6 +133,7 @@ def _parse(argv):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--margin", type=float, default=1000.0, help="metres of roads around each district")
     ap.add_argument("--out", default="bench/out/partition_many")
+    ap.add_argument("--rounds", type=int, default=1, help="rounds of both arms, alternating order; medians")
     ap.add_argument("--skip-full-check", action="store_true", help="skip the whole-network single runs")
     return ap.parse_args(argv)
 
@@ -143,7 +148,6 @@ def main(argv: list[str] | None = None) -> int:
     seq_dir, par_dir = out / "sequential", out / "parallel"
     for d in (seq_dir, par_dir):
         shutil.rmtree(d, ignore_errors=True)
-        d.mkdir(parents=True)
     roads, districts = _load(Path(args.data), codes)
     cfg = preset_config("patrol")
     codes = tuple(districts["code"])
@@ -152,8 +156,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(codes)} districts, {len(roads)} road edges; edges per task: {[len(t.roads) for t in seq_tasks]}")
     print(f"cpu cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
 
-    seq_s, seq_rows, seq_failed = sequential(seq_tasks)
-    par_total, par_run, report = parallel(par_tasks, args.workers)
+    runs = []
+    for r in range(args.rounds):  # arms alternate which goes first: a load change on the machine hits both
+        order = ("seq", "par") if r % 2 == 0 else ("par", "seq")
+        got = {}
+        for arm in order:
+            arm_dir = seq_dir if arm == "seq" else par_dir  # emptied: every round redoes every district
+            shutil.rmtree(arm_dir, ignore_errors=True)
+            arm_dir.mkdir(parents=True)
+            print(f"round {r + 1}: {arm}", flush=True)
+            got[arm] = sequential(seq_tasks) if arm == "seq" else parallel(par_tasks, args.workers)
+        runs.append(got)
+    seq_s = statistics.median(run["seq"][0] for run in runs)
+    par_total = statistics.median(run["par"][0] for run in runs)
+    par_run = statistics.median(run["par"][1] for run in runs)
+    _, seq_rows, seq_failed = runs[-1]["seq"]
+    report = runs[-1]["par"][2]
     done = [c for c in codes if c not in seq_failed]
     mismatched = [c for c in done if not _same(_grids(seq_dir / f"{c}.gpkg"), _grids(par_dir / f"{c}.gpkg"))]
     if sorted(seq_failed) != sorted(report["failed"]):
@@ -162,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "districts": list(codes),
         "grids": {r["code"]: r["grids"] for r in seq_rows},
+        "rounds": args.rounds,
+        "sequential_s_each_round": [round(run["seq"][0], 2) for run in runs],
+        "parallel_s_each_round": [round(run["par"][0], 2) for run in runs],
+        "cpu_s_sequential": round(sum(r["cpu_seconds"] for r in seq_rows), 2),
+        "cpu_s_parallel_workers": round(sum(r["cpu_seconds"] for r in report["done"]), 2),
         "sequential_s": round(seq_s, 2),
         "parallel_end_to_end_s": round(par_total, 2),
         "parallel_run_s": round(par_run, 2),

@@ -96,13 +96,18 @@ def run_district(task: DistrictTask) -> dict:
     from geogrid.partition import partition
     from geogrid.partition.output import write_gpkg
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     result = partition(task.roads, task.boundary, task.communities, config=task.config, progress=False)
     final = output_path(task.out_dir, task.code)
     partial = final.with_name(f"{task.code}{PARTIAL}")
     write_gpkg(result, partial)
     os.replace(partial, final)
-    return {"code": task.code, "grids": int(len(result.grids)), "seconds": round(time.perf_counter() - t0, 3)}
+    return {
+        "code": task.code,
+        "grids": int(len(result.grids)),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "cpu_seconds": round(time.process_time() - cpu0, 3),
+    }
 
 
 def make_tasks(
