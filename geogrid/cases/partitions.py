@@ -29,15 +29,18 @@ def month_of(moment: datetime | date) -> date:
 
 
 def add_months(month: date, n: int) -> date:
+    """The first day of the month ``n`` months after ``month`` (negative n goes back)."""
     index = month.year * 12 + month.month - 1 + n
     return date(index // 12, index % 12 + 1, 1)
 
 
 def partition_name(month: date) -> str:
+    """``case_report_yYYYYmMM``: sortable, and parsed back by ``existing_months``."""
     return f"{PARENT}_y{month.year:04d}m{month.month:02d}"
 
 
 def _bound(month: date) -> str:
+    """A partition bound: midnight UTC on the month's first day."""
     return f"{month.isoformat()} 00:00:00+00"
 
 
@@ -99,6 +102,7 @@ class MaintainReport:
     left_in_default: int = 0
 
     def as_dict(self) -> dict:
+        """What cron mails: created, already present, moved from the default partition, still there."""
         return {
             "created": self.created,
             "already_present": self.present,

@@ -17,12 +17,10 @@ from geogrid.cli.partition import (
     Balance,
     ClassField,
     Communities,
-    CommunitiesCrs,
     Config,
     Encoding,
     Preset,
     Roads,
-    RoadsCrs,
     _opt,
 )
 
@@ -31,6 +29,8 @@ Districts = Annotated[
 ]
 OutDir = Annotated[Path, typer.Option("--out", help="Output folder: <code>.gpkg per district, merged.gpkg. 输出目录。")]
 CodeField = _opt("--code-field", "District code field (default: code, adcode). 区县编码字段。")
+RoadsCrs = _opt("--roads-crs", "CRS of the roads when undeclared or wrong (EPSG:n, wgs84…). 道路坐标系。")
+CommunitiesCrs = _opt("--communities-crs", "CRS of the communities when undeclared or wrong. 社区坐标系。")
 DistrictsCrs = _opt("--districts-crs", "CRS of the districts when undeclared or wrong (gcj02…). 区县坐标系。")
 Scheduler = _opt("--scheduler", "tcp://HOST:PORT of a dask scheduler (default: a local cluster). 调度器地址。")
 Workers = _opt("--workers", "Local cluster worker processes (default: CPU cores). 本地进程数。", int | None)

@@ -48,6 +48,7 @@ class ManyReport:
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
+        """The JSON summary printed at the end of a run."""
         return {
             "done": self.done,
             "skipped": self.skipped,
@@ -58,6 +59,7 @@ class ManyReport:
 
 
 def output_path(out_dir: str | Path, code: str) -> Path:
+    """``DIR/<code>.gpkg``: the one name that means "done"."""
     return Path(out_dir) / f"{code}.gpkg"
 
 
