@@ -1,9 +1,10 @@
 """Reports become cases: validated, routed to a grid and a unit, checked for duplicates, stored exactly once.
 
-Exactly-once rests on the database: the case row is inserted with ``INSERT … ON CONFLICT DO NOTHING`` against the
-unique (reporter account, Idempotency-Key) constraint. A concurrent retry waits on the first insert's lock, then
-finds the committed row and returns it; a retry after a lost response finds it too. A key reused with a different
-request body is refused rather than silently answered with someone else's case.
+Exactly-once rests on the database: the key is claimed with ``INSERT … ON CONFLICT DO NOTHING`` against the
+unique (reporter account, Idempotency-Key) constraint of ``case_idempotency`` before the case row is written
+(the case table is partitioned by month, so it cannot hold that constraint itself). A concurrent retry waits on the
+first claim's lock, then finds the committed case and returns it; a retry after a lost response finds it too. A key
+reused with a different request body is refused rather than silently answered with someone else's case.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from geogrid import STORE_SRID
 from geogrid.cases import media
 from geogrid.cases.categories import CategoryError, normalize
-from geogrid.cases.models import CHANNELS, TERMINAL, URGENCIES, Case, CaseEvent, CasePhoto
+from geogrid.cases.models import CHANNELS, TERMINAL, URGENCIES, Case, CaseEvent, CaseIdempotency, CasePhoto
 from geogrid.cases.settings import CaseSettings
 from geogrid.cases.workflow import Actor
 
@@ -137,6 +138,14 @@ def _existing(session: Session, account_id: int | None, key: str, request_hash: 
     return case
 
 
+def _claim(session: Session, account_id: int | None, key: str, values: dict) -> bool:
+    """Claim the key for a new case id (set in ``values``); False when another request holds it."""
+    values["id"] = session.execute(select(func.nextval("case_report_id_seq"))).scalar_one()
+    claim = {"reporter_account_id": account_id, "idempotency_key": key, "case_id": values["id"]}
+    stmt = insert(CaseIdempotency).values(**claim).on_conflict_do_nothing(constraint="case_report_idempotency")
+    return session.execute(stmt.returning(CaseIdempotency.case_id)).first() is not None
+
+
 def _replay(session: Session, case: Case) -> IntakeResult:
     duplicate = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
     return IntakeResult(case, False, duplicate)
@@ -144,6 +153,24 @@ def _replay(session: Session, case: Case) -> IntakeResult:
 
 def _id(part: dict | None) -> int | None:
     return part.get("id") if isinstance(part, dict) else None
+
+
+def _validated(report: ReportInput, actor: Actor, idempotency_key: str | None) -> tuple[str, str]:
+    """(normalised category, channel) of a report, or IntakeError naming the field at fault."""
+    try:
+        category = normalize(report.category)
+    except CategoryError as exc:
+        raise IntakeError("category", str(exc)) from None
+    if report.urgency not in URGENCIES:
+        raise IntakeError("urgency", f"must be one of {list(URGENCIES)}")
+    channel = report.channel or ("collector" if actor.role == "collector" else "public")
+    if channel not in CHANNELS:
+        raise IntakeError("channel", f"must be one of {list(CHANNELS)}")
+    if not report.description or not report.description.strip():
+        raise IntakeError("description", "must not be empty")
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
+        raise IntakeError("Idempotency-Key", "must be 1–128 characters")
+    return category, channel
 
 
 def submit_report(
@@ -158,19 +185,7 @@ def submit_report(
 ) -> IntakeResult:
     """Validate, route and store a report as a case in state ``reported``; the caller commits."""
     settings = settings or CaseSettings.from_env()
-    try:
-        category = normalize(report.category)
-    except CategoryError as exc:
-        raise IntakeError("category", str(exc)) from None
-    if report.urgency not in URGENCIES:
-        raise IntakeError("urgency", f"must be one of {list(URGENCIES)}")
-    channel = report.channel or ("collector" if actor.role == "collector" else "public")
-    if channel not in CHANNELS:
-        raise IntakeError("channel", f"must be one of {list(CHANNELS)}")
-    if not report.description or not report.description.strip():
-        raise IntakeError("description", "must not be empty")
-    if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
-        raise IntakeError("Idempotency-Key", "must be 1–128 characters")
+    category, channel = _validated(report, actor, idempotency_key)
     digest = _request_hash(report, photos)
     if idempotency_key is not None:
         existing = _existing(session, actor.account_id, idempotency_key, digest)
@@ -213,11 +228,10 @@ def submit_report(
         "created_at": now,
         "updated_at": now,
     }
-    stmt = insert(Case).values(**values).on_conflict_do_nothing(constraint="case_report_idempotency").returning(Case)
-    case = session.scalars(stmt).first()
-    if case is None:  # a concurrent retry won the race and has committed; answer with its case
-        existing = _existing(session, actor.account_id, idempotency_key, digest)
-        return _replay(session, existing)
+    if idempotency_key is not None and not _claim(session, actor.account_id, idempotency_key, values):
+        # a concurrent retry won the race and has committed; answer with its case
+        return _replay(session, _existing(session, actor.account_id, idempotency_key, digest))
+    case = session.scalars(insert(Case).values(**values).returning(Case)).one()
     case_id = case.id
 
     event = CaseEvent(

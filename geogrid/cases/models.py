@@ -1,7 +1,9 @@
 """Tables of the case workflow: cases, their history, their photos, and the working calendar.
 
 Foreign keys point only at core tables (account, unit, admin_area); grids are kept by code because plans retire.
-``case_report`` carries a unique (reporter_account_id, idempotency_key) constraint: the database, not the
+``case_report`` is partitioned by month of ``created_at`` (migration 0950): its table key is (id, created_at), so
+references to a case by id (declared below as ForeignKey for the ORM's insert order) are enforced by triggers, and
+the unique (reporter_account_id, idempotency_key) constraint lives in ``case_idempotency``: the database, not the
 application, guarantees that a retried report never becomes a second case.
 """
 
@@ -73,7 +75,6 @@ class Case(Base):
         CheckConstraint(_in("escalation_level", LEVELS), name="case_report_level"),
         CheckConstraint(_in("centre_level", CENTRE_LEVELS), name="case_report_centre"),
         CheckConstraint("satisfaction BETWEEN 1 AND 5", name="case_report_satisfaction"),
-        UniqueConstraint("reporter_account_id", "idempotency_key", name="case_report_idempotency"),
         Index("case_report_status_idx", "status"),
         Index("case_report_unit_idx", "unit_id"),
         Index("case_report_escalate_idx", "escalate_at", postgresql_where=text("escalate_at IS NOT NULL")),
@@ -169,6 +170,19 @@ class CasePhoto(Base):
     content_type: Mapped[str] = mapped_column(String(32), nullable=False)
     size_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class CaseIdempotency(Base):
+    """The claim of an Idempotency-Key by a reporter, made before the case row (with the case's id from the
+    sequence); unique here because a unique constraint on the partitioned case table would have to include the
+    month and would miss a retry."""
+
+    __tablename__ = "case_idempotency"
+    __table_args__ = (UniqueConstraint("reporter_account_id", "idempotency_key", name="case_report_idempotency"),)
+
+    reporter_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str] = mapped_column(String(128), nullable=False)
+    case_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
 class CalendarYear(Base):

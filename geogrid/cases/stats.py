@@ -17,8 +17,9 @@ For a window [start, end) cut into buckets (day, week, month in local time, or t
 - 当场处置 on_spot: cases a collector reported and closed on the spot, by closing time; they were never dispatched,
   so they are outside 应结案 and every rate above, and counted here apart.
 Rates are null when their denominator is zero. Grouping uses the case's current grid/community/street/unit, or the
-tier of its grid (from the routing result kept on the case). ``area`` restricts to one admin area's cases (a
-district or street centre's view).
+tier of its grid (from the routing result kept on the case). Every counted moment comes after the case's creation,
+so only cases created before the window's end are read: the monthly partitions of later months are pruned.
+``area`` restricts to one admin area's cases (a district or street centre's view).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ WITH c AS (
          rework_count, extension_count, first_dispatched_at, on_spot,
          LEAST(due_at, COALESCE(closed_at, due_at)) AS due_moment
   FROM case_report
-  {f"WHERE {AREA_COLUMNS[area_level]} = :area_id" if area_level else ""}
+  WHERE created_at < :e {f"AND {AREA_COLUMNS[area_level]} = :area_id" if area_level else ""}
 ), d AS (
   SELECT grp, {b(ts="due_moment")} AS b,
          closed_at IS NOT NULL AND (closed_at AT TIME ZONE :tz) < {bucket_end.format(ts="due_moment")} AS closed,

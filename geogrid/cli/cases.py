@@ -1,4 +1,5 @@
-"""``geogrid cases escalate`` (one warning + overdue-detection/escalation pass), ``geogrid calendar import FILE``,
+"""``geogrid cases escalate`` (one warning + overdue-detection/escalation pass), ``geogrid cases maintain`` (monthly
+partitions of the case table created ahead), ``geogrid calendar import FILE``,
 ``geogrid calendar seed`` (years from the installed chinesecalendar package) and ``geogrid calendar years``.
 
 Run ``geogrid cases escalate`` from cron (e.g. every 10 minutes); passes are safe to overlap (rows are locked with
@@ -16,6 +17,26 @@ from geogrid.cli.common import fail, print_json
 from geogrid.store.db import session_scope
 
 
+def _register_maintain(cases: typer.Typer) -> None:
+    @cases.command("maintain")
+    def maintain(
+        ahead: int = typer.Option(3, "--ahead", min=0, max=120, help="Months after this one. 提前创建的月数。"),
+    ) -> None:
+        """Create the monthly partitions of the case table for this month and the next N (idempotent, for cron);
+        rows waiting in the default partition move into their month. 预建案件表按月分区（可重复执行，供 cron 调用）。
+        """
+        from geogrid.cases.partitions import maintain as run
+
+        try:
+            with session_scope() as session:
+                report = run(session.connection(), ahead=ahead)
+        except ValueError as exc:
+            fail(str(exc))
+        except OperationalError as exc:
+            fail(f"cannot reach the store: {str(exc.orig).strip().splitlines()[0]}")
+        print_json(report.as_dict())
+
+
 def register(app: typer.Typer) -> None:
     cases = typer.Typer(no_args_is_help=True, help="Reported cases. 案件。")
     calendar = typer.Typer(
@@ -23,6 +44,7 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(cases, name="cases")
     app.add_typer(calendar, name="calendar")
+    _register_maintain(cases)
 
     @cases.command("escalate")
     def escalate() -> None:
