@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import api.routers
 from api import errors
+from api.edge import Edge
 from api.settings import ApiSettings
 
 
@@ -32,6 +33,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     app = FastAPI(title=settings.title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.add_middleware(Edge)  # innermost of the middleware: CORS headers reach its refusals too
     app.add_middleware(
         CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"]
     )

@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from api import keys
 from api.auth import Caller
 from api.db import get_session
 from api.errors import DB_LOST, Forbidden, GeogridError, InvalidInput, NotAuthenticated, NotFound, status_for
@@ -35,7 +36,6 @@ from geogrid.cases.categories import CategoryError, normalize
 from geogrid.cases.intake import ReportInput
 from geogrid.cases.models import TERMINAL, Case
 from geogrid.cases.views import PUBLIC_DECIMALS
-from geogrid.store.accounts import account_for_key
 from geogrid.store.models import Unit
 
 MAX_RESULTS = 1000
@@ -303,12 +303,12 @@ async def reporter(request: Request, session: Session, fields: dict[str, str], w
     key = fields.get("api_key") or request.headers.get("x-api-key")
     if not key:
         raise NotAuthenticated("api_key is required", [{"field": "api_key", "reason": "missing"}])
-    account = await run_in_threadpool(account_for_key, session, key)
+    account = await keys.lookup(key)
     if account is None:
         raise NotAuthenticated("api_key is not valid", [{"field": "api_key", "reason": "not recognised"}])
     if account.role not in REPORTER_ROLES:
         raise Forbidden(f"role {account.role!r} may not {what}")
-    return Caller(account.id, account.name, account.role, account.unit_id)
+    return account
 
 
 @router.post("/v2/requests.{fmt}", status_code=201, summary="Open311: create a service request")

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 
-from api.auth import ANONYMOUS, Caller, current_caller
+from api.auth import Caller, caller_from_headers
 from api.db import get_session
 from api.errors import InvalidInput, Unavailable, error_body
 from api.routers.ogc import admit, maps_state
@@ -37,7 +37,7 @@ def _caller_and_collection(
     gen = get_session()
     session = next(gen)
     try:
-        caller = current_caller(x_api_key, authorization, session) if (x_api_key or authorization) else ANONYMOUS
+        caller = caller_from_headers(x_api_key, authorization)
         found = None if fresh else maps_state(request).cached_collection(cid)
         if found is None:
             found = maps_state(request).collection(session, cid)
