@@ -79,7 +79,7 @@ _INTAKE = re.compile(
 )
 _TILES = re.compile(r"(\.mvt$|/tiles/|^/tiles|^/collections/[^/]+/tiles)")
 _FEATURES = re.compile(r"^/collections/[^/]+/items")
-_PUBLIC = re.compile(r"^/(v1/cases(/[^/]+)?|open311/.*|v1/stats|bulletin.*)$")
+_PUBLIC = re.compile(r"^/(v1/cases(/[^/]+)?|open311/.*|v1/stats(/.*)?)$")
 UNGATED = re.compile(r"^/(healthz|map(/.*)?|docs|redoc|openapi\.json|favicon\.ico)$")
 """Paths that never touch the database (health, static map files, API docs): no gate, no pool."""
 

@@ -98,6 +98,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GeogridError)
     async def _geogrid(_: Request, exc: GeogridError) -> JSONResponse:
         headers = {"WWW-Authenticate": "ApiKey"} if isinstance(exc, NotAuthenticated) else None
+        if isinstance(exc, Unavailable):
+            headers = {"Retry-After": "2"}  # every 503 says when to come back (tiles in an outage included)
         body = error_body(exc.code, exc.message, exc.details, **exc.extra)
         return JSONResponse(body, status_code=status_for(exc), headers=headers)
 

@@ -33,7 +33,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     app = FastAPI(title=settings.title, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.add_middleware(Edge)  # innermost of the middleware: CORS headers reach its refusals too
     app.add_middleware(
         CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"]
     )
@@ -46,6 +45,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             module.setup(app)
         if hasattr(module, "lifespan"):
             lifespans.append(module.lifespan)
+    app.add_middleware(Edge)  # outermost: refusals cost nothing, and the tile front's renders are gated too
     return app
 
 

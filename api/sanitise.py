@@ -102,3 +102,15 @@ def check_form(body: bytes) -> None:
     for name, value in pairs:
         if _TEXT_CONTROL.search(name) or _TEXT_CONTROL.search(value):
             raise Refused(422, f"form field {name!r} contains a control character", name, "control character")
+
+
+MAX_ROW_ID = 2**31 - 1
+
+
+def ascii_int(text: str, maximum: int = MAX_ROW_ID) -> int | None:
+    """``text`` as a non-negative integer when it is ASCII digits within ``maximum``, else None (never int('²'))."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if value <= maximum else None

@@ -35,3 +35,33 @@ def accounts(store_url: str) -> dict[str, str]:
         for role in ("admin", "operator", "reporter", "collector", "planner"):
             _, out[role] = create_account(session, f"edge-{role}", role)
     return out
+
+
+from tests.cases.conftest import City, build_city  # noqa: E402
+
+
+@pytest.fixture
+def city(store_url: str) -> City:
+    return build_city(store_url)
+
+
+@pytest.fixture
+def edge_client(city: City, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The app on the case tests' city; server exceptions become responses (a 500 must show as a 500)."""
+    monkeypatch.setenv("GEOGRID_MEDIA_DIR", str(tmp_path / "media"))
+    monkeypatch.setenv("GEOGRID_LOCATE_POLL_SECONDS", "3600")
+    from api.main import create_app
+
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def city_keys(city: City) -> dict[str, str]:
+    out = {}
+    with session_scope(city.url) as session:
+        for role in ("admin", "operator", "reporter", "collector", "planner"):
+            _, out[role] = create_account(session, f"h-{role}", role)
+        _, out["unit_west"] = create_account(session, "h-unit-west", "unit", city.units["420102001001"])
+        _, out["unit_east"] = create_account(session, "h-unit-east", "unit", city.units["420102001002"])
+    return out
