@@ -49,7 +49,7 @@ def uvicorn_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # imports alone take 30 s on a loaded 2-core machine
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
