@@ -41,6 +41,7 @@ class Gate:
 
     @property
     def retry_after(self) -> int:
+        """Seconds a refused caller should wait: half the class's wait (a slot usually frees by then)."""
         return max(1, math.ceil(self.route_class.wait / 2))
 
     async def enter(self) -> None:
@@ -64,5 +65,6 @@ class Gate:
         self.stats.admitted += 1
 
     def leave(self) -> None:
+        """Give the slot back (always, in a finally: a leaked slot would shrink the class for good)."""
         self.inside -= 1
         self._sem.release()

@@ -35,6 +35,7 @@ class RateSettings:
 
     @classmethod
     def from_env(cls) -> RateSettings:
+        """Read once per worker at start; a bad value stops the start rather than running unlimited."""
         env = os.environ
 
         def rate(name: str, default: Rate) -> Rate:
