@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from fastapi import Depends, Header
-from sqlalchemy.orm import Session
 
-from api.db import get_session
+from api import keys
 from api.errors import Forbidden, NotAuthenticated
-from geogrid.store.accounts import account_for_key
+from api.keys import ANONYMOUS, Principal
 
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: an account, or the anonymous public."""
-
-    account_id: int | None
-    name: str
-    role: str
-    unit_id: int | None = None
-    admin_area_id: int | None = None  # operators of a district or street centre (geogrid.supervision.scope)
-
-    @property
-    def is_public(self) -> bool:
-        return self.account_id is None
-
-
-ANONYMOUS = Caller(account_id=None, name="anonymous", role="public")
+Caller = Principal
+"""Who is calling (``api.keys.Principal``): an account, or the anonymous public."""
 
 
 def _key_from_headers(x_api_key: str | None, authorization: str | None) -> str | None:
@@ -39,19 +22,36 @@ def _key_from_headers(x_api_key: str | None, authorization: str | None) -> str |
     return None
 
 
-def current_caller(
-    x_api_key: str | None = Header(default=None),
-    authorization: str | None = Header(default=None),
-    session: Session = Depends(get_session),
-) -> Caller:
-    """The caller named by ``X-API-Key`` or ``Authorization: Bearer``; anonymous when neither is sent."""
+def _unknown_key() -> NotAuthenticated:
+    return NotAuthenticated("unknown, revoked or expired API key", [{"field": "X-API-Key", "reason": "not recognised"}])
+
+
+def caller_from_headers(x_api_key: str | None, authorization: str | None) -> Caller:
+    """``current_caller`` for code already running in a worker thread (tiles, OGC items): same rules, same cache."""
     key = _key_from_headers(x_api_key, authorization)
     if key is None:
         return ANONYMOUS
-    account = account_for_key(session, key)
-    if account is None:
-        raise NotAuthenticated("unknown or inactive API key", [{"field": "X-API-Key", "reason": "not recognised"}])
-    return Caller(account.id, account.name, account.role, account.unit_id, account.admin_area_id)
+    caller = keys.lookup_sync(key)
+    if caller is None:
+        raise _unknown_key()
+    return caller
+
+
+async def current_caller(
+    x_api_key: str | None = Header(default=None),
+    authorization: str | None = Header(default=None),
+) -> Caller:
+    """The caller named by ``X-API-Key`` or ``Authorization: Bearer``; anonymous when neither is sent.
+
+    A key that is sent but unknown, revoked or expired is 401 on every route, reads included (never anonymous).
+    """
+    key = _key_from_headers(x_api_key, authorization)
+    if key is None:
+        return ANONYMOUS
+    caller = await keys.lookup(key)
+    if caller is None:
+        raise _unknown_key()
+    return caller
 
 
 def require_roles(*roles: str) -> Callable[..., Caller]:

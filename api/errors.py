@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 DB_LOST = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 """A lost or refused database connection: the server's temporary trouble, answered 503 + Retry-After, never 500."""
@@ -97,6 +98,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GeogridError)
     async def _geogrid(_: Request, exc: GeogridError) -> JSONResponse:
         headers = {"WWW-Authenticate": "ApiKey"} if isinstance(exc, NotAuthenticated) else None
+        if isinstance(exc, Unavailable):
+            headers = {"Retry-After": "2"}  # every 503 says when to come back (tiles in an outage included)
         body = error_body(exc.code, exc.message, exc.details, **exc.extra)
         return JSONResponse(body, status_code=status_for(exc), headers=headers)
 
@@ -109,6 +112,44 @@ def install(app: FastAPI) -> None:
 
     for cls in DB_LOST:
         app.add_exception_handler(cls, _unavailable)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Unmatched routes (404), wrong methods (405) and the like, in the same shape as every other error."""
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else "request refused"
+        body = error_body(code, message, [{"field": "path", "reason": message}])
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(sa_exc.StatementError)
+    async def _statement(request: Request, exc: sa_exc.StatementError) -> JSONResponse:
+        """Safety net behind the edge sanitiser: values PostgreSQL refuses are the caller's fault, not a 500."""
+        if isinstance(exc, DB_LOST):
+            return _unavailable(request, exc)
+        orig = getattr(exc, "orig", None)
+        pgcode = getattr(orig, "pgcode", None) or ""
+        if isinstance(orig, ValueError) or pgcode.startswith("22"):  # data exception: out of range, NUL, bad text
+            reason = str(orig).strip().splitlines()[0][:200] if orig else "invalid value"
+            body = error_body(
+                "invalid_input", "a value was refused by the database", [{"field": "value", "reason": reason}]
+            )
+            return JSONResponse(body, status_code=422)
+        if pgcode == "57014":  # query_canceled: statement_timeout of the route class
+            body = error_body("unavailable", "the query took too long; retry later or narrow it",
+                              [{"field": "statement_timeout", "reason": "canceled"}])  # fmt: skip
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "2"})
+        raise exc
+
+    @app.exception_handler(RecursionError)
+    async def _recursion(_: Request, exc: RecursionError) -> JSONResponse:
+        body = error_body("invalid_input", "the input is nested too deeply", [{"field": "body", "reason": "too deep"}])
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        """A bug: still the documented shape (the traceback goes to the log, not to the caller)."""
+        body = error_body("internal_error", "internal error; it has been logged", [])
+        return JSONResponse(body, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,6 +7,7 @@ A router module may expose ``router`` (included), ``setup(app)`` (called once, a
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -15,7 +16,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import api.routers
-from api import errors
+from api import errors, openapi_errors
+from api.edge import Edge
 from api.settings import ApiSettings
 
 
@@ -44,6 +46,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             module.setup(app)
         if hasattr(module, "lifespan"):
             lifespans.append(module.lifespan)
+    openapi_errors.install(app)
+    if os.environ.get("GEOGRID_EDGE", "on").strip().lower() not in ("off", "0", "false", "no"):
+        app.add_middleware(Edge)  # outermost: refusals cost nothing, and the tile front's renders are gated too
     return app
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,10 +29,15 @@ from geogrid.cases.intake import attach_photos
 from geogrid.cases.models import STATUSES, Case, CasePhoto
 from geogrid.cases.settings import CaseSettings
 from geogrid.cases.views import audience_for, case_view
+from geogrid.cases.visibility import may_see, role_condition
 from geogrid.cases.workflow import ACTIONS, WorkflowError, apply
 from geogrid.supervision.scope import case_condition
 
 router = APIRouter(tags=["cases"])
+MAX_ID = 2**31 - 1
+MAX_OFFSET = 2**53
+CASE_ID = Path(..., ge=1, le=MAX_ID, description="case id")
+PHOTO_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
 
 
 class ActionIn(BaseModel):
@@ -56,11 +61,43 @@ def _load(session: Session, case_id: int, lock: bool = False) -> Case:
     return case
 
 
-@router.get("/v1/cases/{case_id}", summary="One case with its history (view depends on the caller's role)")
-def get_case(case_id: int, caller: Caller = Depends(current_caller), session: Session = Depends(get_session)) -> dict:
+def _visible(session: Session, caller: Caller, case_id: int) -> Case:
+    """The case if the caller's centre and role may see it (``geogrid.cases.visibility``), else 404."""
     case = _load(session, case_id)
     ensure_visible(scope_of(session, caller), case)
-    return case_view(session, case, audience_for(caller.role))
+    if not may_see(session, caller.role, caller.account_id, caller.unit_id, case):
+        detail = [{"field": "case_id", "reason": f"not among the cases role {caller.role!r} sees"}]
+        raise NotFound(f"case {case_id} not found among yours", detail)
+    return case
+
+
+@router.get("/v1/cases/{case_id}", summary="One case with its history (view depends on the caller's role)")
+def get_case(
+    case_id: int = CASE_ID, caller: Caller = Depends(current_caller), session: Session = Depends(get_session)
+) -> dict:
+    return case_view(session, _visible(session, caller, case_id), audience_for(caller.role))
+
+
+class SummaryIn(BaseModel):
+    """The text the public may read about a case, written or approved by an operator (None withdraws it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    public_summary: str | None = Field(..., max_length=500)
+
+
+@router.put("/v1/cases/{case_id}/public-summary", summary="Approve the public summary of a case (operators)")
+def put_public_summary(
+    body: SummaryIn,
+    case_id: int = CASE_ID,
+    caller: Caller = Depends(require_roles("operator")),
+    session: Session = Depends(get_session),
+) -> dict:
+    case = _visible(session, caller, case_id)
+    summary = (body.public_summary or "").strip() or None
+    case.public_summary = summary
+    session.flush()
+    return case_view(session, case, audience_for(caller.role), history=False)
 
 
 @router.get("/v1/cases", summary="List cases, newest first")
@@ -70,11 +107,12 @@ def list_cases(
     category: str | None = None,
     overdue: bool | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     caller: Caller = Depends(current_caller),
     session: Session = Depends(get_session),
 ) -> dict:
-    stmt = select(Case).where(case_condition(scope_of(session, caller))).order_by(Case.id.desc())
+    seen = role_condition(caller.role, caller.account_id, caller.unit_id)
+    stmt = select(Case).where(case_condition(scope_of(session, caller)), seen).order_by(Case.id.desc())
     stmt = stmt.limit(limit).offset(offset)
     if status is not None:
         if status not in STATUSES:
@@ -90,13 +128,14 @@ def list_cases(
     return {"cases": [case_view(session, c, audience, history=False) for c in session.scalars(stmt)]}
 
 
-@router.get("/v1/cases/{case_id}/photos/{photo_id}", summary="A photo of a case (staff and operators)")
+@router.get("/v1/cases/{case_id}/photos/{photo_id}", summary="A photo of a case (whoever sees the case in full)")
 def get_photo(
-    case_id: int,
-    photo_id: int,
-    _: Caller = Depends(require_roles("operator", "unit", "collector", "planner")),
+    case_id: int = CASE_ID,
+    photo_id: int = Path(..., ge=1, le=MAX_ID),
+    caller: Caller = Depends(require_roles("operator", "unit", "collector")),
     session: Session = Depends(get_session),
 ) -> FileResponse:
+    _visible(session, caller, case_id)  # photos follow the case's view: not public, only for those who see it
     photo = session.get(CasePhoto, photo_id)
     if photo is None or photo.case_id != case_id:
         detail = [{"field": "photo_id", "reason": "no such photo"}]
@@ -104,7 +143,7 @@ def get_photo(
     path = media.path_of(photo.path)
     if not path.is_file():
         raise NotFound("photo file is missing from the media directory", [{"field": "photo_id", "reason": "file gone"}])
-    return FileResponse(path, media_type=photo.content_type)
+    return FileResponse(path, media_type=photo.content_type, headers=PHOTO_HEADERS)
 
 
 def _act(
@@ -150,9 +189,9 @@ ACTION_BODY = {
     openapi_extra=ACTION_BODY,
 )
 async def act(
-    case_id: int,
     action: str,
     request: Request,
+    case_id: int = CASE_ID,
     caller: Caller = Depends(require_roles("operator", "unit", "collector")),
     session: Session = Depends(get_session),
 ) -> dict:

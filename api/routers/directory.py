@@ -7,12 +7,13 @@ sends ``pg_notify('geogrid_directory')`` so the other workers follow.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -138,9 +139,27 @@ def add_delete_route(prefix: str, model: type, label: str) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Page:
+    """``offset``/``limit`` of a directory list (every list honours them; no limit: the whole list)."""
+
+    offset: int = 0
+    limit: int | None = None
+
+    def apply(self, stmt: Select) -> Select:
+        return stmt.offset(self.offset).limit(self.limit)
+
+
+def page(
+    offset: int = Query(0, ge=0, le=2**53, description="rows to skip"),
+    limit: int | None = Query(None, ge=1, le=100_000, description="rows to return (default: all)"),
+) -> Page:
+    return Page(offset, limit)
+
+
 @router.get("/units")
-def list_units(session: Session = Depends(get_session)) -> Response:
-    return _json([_unit(u) for u in session.scalars(select(Unit).order_by(Unit.code))])
+def list_units(session: Session = Depends(get_session), paging: Page = Depends(page)) -> Response:
+    return _json([_unit(u) for u in session.scalars(paging.apply(select(Unit).order_by(Unit.code)))])
 
 
 @router.get("/units/{unit_id}")
@@ -206,8 +225,10 @@ class PersonPatch(BaseModel):
 
 
 @router.get("/people")
-def list_people(session: Session = Depends(get_session), caller: Caller = Depends(current_caller)) -> Response:
-    return _json([_person(p, caller) for p in session.scalars(select(Person).order_by(Person.id))])
+def list_people(
+    session: Session = Depends(get_session), caller: Caller = Depends(current_caller), paging: Page = Depends(page)
+) -> Response:
+    return _json([_person(p, caller) for p in session.scalars(paging.apply(select(Person).order_by(Person.id)))])
 
 
 @router.get("/people/{person_id}")
@@ -287,7 +308,10 @@ def _layer_names(session: Session) -> dict[int, str]:
 
 @router.get("/assignments")
 def list_assignments(
-    layer: str | None = Query(None), grid_code: str | None = Query(None), session: Session = Depends(get_session)
+    layer: str | None = Query(None),
+    grid_code: str | None = Query(None),
+    session: Session = Depends(get_session),
+    paging: Page = Depends(page),
 ) -> Response:
     query = select(GridAssignment, Person.name).join(Person, Person.id == GridAssignment.person_id)
     if layer is not None:
@@ -295,7 +319,7 @@ def list_assignments(
     if grid_code is not None:
         query = query.where(GridAssignment.grid_code == grid_code)
     names = _layer_names(session)
-    rows = session.execute(query.order_by(GridAssignment.id)).all()
+    rows = session.execute(paging.apply(query.order_by(GridAssignment.id))).all()
     return _json(
         [
             {

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.auth import ANONYMOUS, Caller, current_caller
+from api.auth import Caller, caller_from_headers, current_caller
 from api.db import get_session
 from api.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from api.head import HeadAsGet
@@ -184,7 +184,7 @@ def in_session(request: Request, x_api_key: str | None, authorization: str | Non
     gen = get_read_session()
     session = next(gen)
     try:
-        caller = current_caller(x_api_key, authorization, session) if (x_api_key or authorization) else ANONYMOUS
+        caller = caller_from_headers(x_api_key, authorization)
         result = work(session, caller)
     except BaseException as exc:
         try:

@@ -25,22 +25,37 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from api import keys
 from api.auth import Caller
 from api.db import get_session
 from api.errors import DB_LOST, Forbidden, GeogridError, InvalidInput, NotAuthenticated, NotFound, status_for
 from api.open311_format import FORMATS, error, format_of, render
 from api.routers.reports import submit_and_commit
+from api.sanitise import ascii_int
 from geogrid.cases import categories
 from geogrid.cases.categories import CategoryError, normalize
 from geogrid.cases.intake import ReportInput
 from geogrid.cases.models import TERMINAL, Case
 from geogrid.cases.views import PUBLIC_DECIMALS
-from geogrid.store.accounts import account_for_key
 from geogrid.store.models import Unit
 
 MAX_RESULTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
 REPORTER_ROLES = ("reporter", "collector", "admin")
+FIELD_LIMITS = {  # the same limits as POST /v1/reports (ReportIn), per Open311 field
+    "description": 4000,
+    "address_string": 500,
+    "first_name": 50,
+    "last_name": 50,
+    "phone": 32,
+    "email": 64,
+    "service_code": 32,
+    "lat": 32,
+    "long": 32,
+    "jurisdiction_id": 64,
+    "device_id": 64,
+    "account_id": 64,
+}
 
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -178,13 +193,13 @@ def _request_view(case: Case, units: dict[int, str]) -> dict:
         "status_notes": case.close_type if case.status == "closed" else case.status,
         "service_name": info["name"] or info["class_name"],
         "service_code": case.category,
-        "description": case.description,
+        "description": case.public_summary,  # the reporter's own text is never public (issue 10)
         "agency_responsible": units.get(case.unit_id) if case.unit_id else None,
         "service_notice": None,
         "requested_datetime": case.created_at.isoformat(),
         "updated_datetime": case.updated_at.isoformat(),
         "expected_datetime": case.due_at.isoformat() if case.due_at else None,
-        "address": case.address,
+        "address": None,
         "address_id": None,
         "zipcode": None,
         "lat": round(case.lat, PUBLIC_DECIMALS),
@@ -239,10 +254,9 @@ def _find(
 ) -> list[dict]:
     stmt = select(Case).order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_RESULTS)
     if service_request_id:
-        try:
-            ids = [int(x) for x in service_request_id.split(",") if x.strip()]
-        except ValueError:
-            raise bad("service_request_id must be comma-separated integers", "service_request_id") from None
+        ids = [ascii_int(x) for x in service_request_id.split(",") if x.strip()]
+        if None in ids or len(ids) > MAX_RESULTS:
+            raise bad("service_request_id must be comma-separated integers (at most 1000)", "service_request_id")
         return _views(session, list(session.scalars(stmt.where(Case.id.in_(ids)))))
     if service_code:
         try:
@@ -268,7 +282,8 @@ def _find(
 @router.get("/v2/requests/{request_id}.{fmt}", summary="Open311: one service request")
 def get_request(request_id: str, fmt: str, request: Request, session: Session = Depends(get_session)) -> Response:
     fmt = checked(request, session, fmt)
-    case = session.get(Case, int(request_id)) if request_id.isascii() and request_id.isdigit() else None
+    case_id = ascii_int(request_id)
+    case = session.get(Case, case_id) if case_id is not None else None
     if case is None:
         raise NotFound(f"service request {request_id} not found")
     return render(fmt, _views(session, [case]), "service_requests", "request")
@@ -303,12 +318,12 @@ async def reporter(request: Request, session: Session, fields: dict[str, str], w
     key = fields.get("api_key") or request.headers.get("x-api-key")
     if not key:
         raise NotAuthenticated("api_key is required", [{"field": "api_key", "reason": "missing"}])
-    account = await run_in_threadpool(account_for_key, session, key)
+    account = await keys.lookup(key)
     if account is None:
         raise NotAuthenticated("api_key is not valid", [{"field": "api_key", "reason": "not recognised"}])
     if account.role not in REPORTER_ROLES:
         raise Forbidden(f"role {account.role!r} may not {what}")
-    return Caller(account.id, account.name, account.role, account.unit_id)
+    return account
 
 
 @router.post("/v2/requests.{fmt}", status_code=201, summary="Open311: create a service request")
@@ -316,6 +331,9 @@ async def create_request(fmt: str, request: Request, session: Session = Depends(
     fields = await read_fields(request)
     fmt = await run_in_threadpool(checked, request, session, fmt, fields.get("jurisdiction_id"))
     caller = await reporter(request, session, fields, "submit requests")
+    for name, most in FIELD_LIMITS.items():
+        if len(fields.get(name) or "") > most:
+            raise bad(f"{name} is longer than {most} characters", name)
     for name in ("service_code", "lat", "long"):
         if not fields.get(name):
             hint = " (address_string alone is not geocoded; send lat and long)" if name != "service_code" else ""

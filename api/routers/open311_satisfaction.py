@@ -14,6 +14,7 @@ from api.db import get_session
 from api.open311_format import render
 from api.routers.case_supervision import rate_case
 from api.routers.open311 import Open311Route, bad, checked, read_fields, reporter
+from api.sanitise import ascii_int
 
 router = APIRouter(prefix="/open311", tags=["open311"], route_class=Open311Route)
 
@@ -26,10 +27,11 @@ async def post_satisfaction(
     fmt = await run_in_threadpool(checked, request, session, fmt, fields.get("jurisdiction_id"))
     caller = await reporter(request, session, fields, "rate requests")
     value = fields.get("satisfaction", "").strip()
-    if not (request_id.isascii() and request_id.isdigit()):
+    case_id, score = ascii_int(request_id), ascii_int(value, 9)
+    if case_id is None:
         raise bad("service_request_id must be an integer", "service_request_id")
-    if not (value.isascii() and value.isdigit()):
+    if score is None:
         raise bad("satisfaction must be an integer 1–5", "satisfaction")
-    answer = await run_in_threadpool(rate_case, session, int(request_id), caller, int(value), fields.get("comment"))
+    answer = await run_in_threadpool(rate_case, session, case_id, caller, score, fields.get("comment"))
     body = [{"service_request_id": request_id, "satisfaction": answer["satisfaction"]}]
     return render(fmt, body, "service_requests", "request")

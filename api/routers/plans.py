@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.auth import ANONYMOUS, Caller, current_caller, require_roles
+from api.auth import Caller, caller_from_headers, current_caller, require_roles
 from api.db import get_session
 from api.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from api.routers.ogc import maps_state
@@ -256,7 +256,7 @@ async def tile(
         gen = get_session()
         session = next(gen)
         try:
-            caller = current_caller(x_api_key, authorization, session) if (x_api_key or authorization) else ANONYMOUS
+            caller = caller_from_headers(x_api_key, authorization)
             plan = _tile_plan(session, name, caller, layer)
             if layer == "blocks":
                 return tiles.blocks_tile(session, plan.id, z, x, y), True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,14 @@ class RouteRequest(BaseModel):
     category: str = Field(..., description="kind:code, e.g. event:0102, 事件:0102, component:0101, 部件:0101")
     urgency: str = Field("normal", description="normal | urgent")
     layer: str | None = Field(None, description="grid layer to route by (default: the first layer)")
+
+    @field_validator("lon", "lat", mode="before")
+    @classmethod
+    def _not_bool(cls, value: object) -> object:
+        """JSON ``false`` is not the number 0 (pydantic's lax mode would take it as 0.0)."""
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not a boolean")
+        return value
 
     model_config = {
         "json_schema_extra": {"examples": [{"lon": 106.7, "lat": 26.57, "crs": "gcj02", "category": "event:0102"}]}

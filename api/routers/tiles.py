@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 
-from api.auth import ANONYMOUS, Caller, current_caller
+from api.auth import Caller, caller_from_headers
 from api.errors import InvalidInput, Unavailable, error_body
 from api.replicas import get_read_session
 from api.routers.ogc import admit, maps_state
@@ -37,7 +37,7 @@ def _caller_and_collection(
     gen = get_read_session()
     session = next(gen)
     try:
-        caller = current_caller(x_api_key, authorization, session) if (x_api_key or authorization) else ANONYMOUS
+        caller = caller_from_headers(x_api_key, authorization)
         found = None if fresh else maps_state(request).cached_collection(cid)
         if found is None:
             found = maps_state(request).collection(session, cid)
@@ -89,7 +89,7 @@ class TileFront:
         if not path.endswith(".mvt"):
             return None
         parts = path[len("/tiles/") : -len(".mvt")].rsplit("/", 3)
-        if len(parts) != 4 or not all(p.isdigit() for p in parts[1:]):
+        if len(parts) != 4 or not all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts[1:]):
             return None
         if_none_match = None
         for name, value in scope["headers"]:
@@ -111,7 +111,7 @@ class TileFront:
             except DBAPIError as exc:
                 err = store_down(exc)
                 body = orjson.dumps(error_body(err.code, err.message, err.details))
-                return 503, [(b"content-type", b"application/json")], body
+                return 503, [(b"content-type", b"application/json"), (b"retry-after", b"2")], body
         headers = [(b"etag", hit.etag.encode()), (b"cache-control", _cache_control(c).encode())]
         if if_none_match and _matches(if_none_match, hit.etag):
             return 304, headers, b""

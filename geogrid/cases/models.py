@@ -88,6 +88,7 @@ class Case(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False)
     address: Mapped[str | None] = mapped_column(Text)
     media_url: Mapped[str | None] = mapped_column(Text, comment="Open311 media_url (migration 0700)")
+    public_summary: Mapped[str | None] = mapped_column(Text, comment="operator-approved public text (migration 0500)")
     lon: Mapped[float] = mapped_column(Float, nullable=False, comment="CGCS2000 longitude")
     lat: Mapped[float] = mapped_column(Float, nullable=False, comment="CGCS2000 latitude")
     geom = mapped_column(Geometry("POINT", srid=STORE_SRID, spatial_index=False), nullable=False)

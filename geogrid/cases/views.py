@@ -2,8 +2,9 @@
 
 - ``operator`` (operators, admins): everything, including reporter identity and contact and who did each step.
 - ``staff`` (collectors, units, planners): exact location and history roles, no reporter identity or contact.
-- ``public`` (anonymous callers and citizen reporters): coordinates rounded to 4 decimals (~10 m), no contact,
-  no account ids, no description of who acted beyond the role.
+- ``public`` (anonymous callers and citizen reporters): category, status, dates, coordinates rounded to 4 decimals
+  (~10 m); the reporter's free text (description, address) never: ``description`` is the operator-approved public
+  summary (None until one is approved), ``address`` is None; no contact, no account ids, no notes.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ def case_view(session: Session, case: Case, audience: str, *, history: bool = Tr
         "category": describe(case.category),
         "urgency": case.urgency,
         "channel": case.channel,
-        "description": case.description,
-        "address": case.address,
+        "description": case.public_summary if public else case.description,
+        "address": None if public else case.address,
         "location": {"lon": lon, "lat": lat, "crs": "EPSG:4490", "rounded": public},
         "grid_code": case.grid_code,
         "grids": route.get("grids"),
@@ -82,6 +83,7 @@ def case_view(session: Session, case: Case, audience: str, *, history: bool = Tr
         "updated_at": _iso(case.updated_at),
     }
     if not public:
+        view["public_summary"] = case.public_summary
         view["routing_rule"] = route.get("rule")
         view["supervising_unit"] = _unit(session, case.escalated_unit_id)
         view["pending_extension"] = case.pending_extension

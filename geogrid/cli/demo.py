@@ -51,4 +51,4 @@ def register(app: typer.Typer) -> None:
             import uvicorn
 
             typer.echo(f"serving on http://{host}:{port}  (web map: http://{host}:{port}/map)")
-            uvicorn.run("api.main:app", host=host, port=port, log_level="info")
+            uvicorn.run("api.main:app", host=host, port=port, log_level="info", server_header=False)

@@ -15,4 +15,4 @@ def register(app: typer.Typer) -> None:
         """Serve the API (and the web map) on HOST:PORT. 在 HOST:PORT 提供 API 与网页地图。"""
         import uvicorn
 
-        uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info", server_header=False)

@@ -188,3 +188,7 @@ class Account(Base):
     )
     active: Mapped[bool] = mapped_column(server_default=text("true"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # migration 0500
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    previous_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    previous_key_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -20,7 +20,14 @@ def test_views_by_role(client, city, keys):
     assert op.json()["location"]["lon"] == point[0] and op.json()["location"]["rounded"] is False
     assert op.json()["history"][0]["actor_account_id"] is not None
 
-    for role in ("collector", "unit_west", "planner"):
+    # issue 10: staff see only their own cases; a unit once the case is dispatched to it, planners none
+    assert client.get(f"/v1/cases/{cid}", headers=h(keys["unit_west"])).status_code == 404
+    assert client.get(f"/v1/cases/{cid}", headers=h(keys["planner"])).status_code == 404
+    for action in ("accept", "file", "dispatch"):
+        assert client.post(f"/v1/cases/{cid}/{action}", json={}, headers=h(keys["operator"])).status_code == 200
+    assert client.get(f"/v1/cases/{cid}", headers=h(keys["unit_east"])).status_code == 404
+    assert client.get(f"/v1/cases/{cid}", headers=h(keys["planner"])).status_code == 404
+    for role in ("unit_west",):
         staff = client.get(f"/v1/cases/{cid}", headers=h(keys[role]))
         assert staff.status_code == 200
         assert CONTACT not in staff.text and NAME not in staff.text and "reporter" not in staff.json()
