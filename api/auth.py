@@ -49,6 +49,9 @@ def current_caller(
     if key is None:
         return ANONYMOUS
     account = account_for_key(session, key)
+    # give the connection back now: a request holding a pool connection while it waits for a threadpool thread
+    # (and threads waiting for connections) starved a small pool under load (issue 9)
+    session.commit()
     if account is None:
         raise NotAuthenticated("unknown or inactive API key", [{"field": "X-API-Key", "reason": "not recognised"}])
     return Caller(account.id, account.name, account.role, account.unit_id, account.admin_area_id)
