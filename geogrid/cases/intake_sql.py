@@ -53,12 +53,10 @@ _COLUMNS = (
 _POINT = f"ST_SetSRID(ST_MakePoint(:lon, :lat), {STORE_SRID})"
 _TERMINAL = ", ".join(f"'{s}'" for s in TERMINAL)
 
-STORE_REPORT = text(
-    f"""
+_SQL = f"""
 WITH prior AS (
     SELECT id FROM case_report
-    WHERE CAST(:idempotency_key AS text) IS NOT NULL AND idempotency_key = :idempotency_key
-      AND reporter_account_id IS NOT DISTINCT FROM CAST(:reporter_account_id AS integer)
+    WHERE CAST(:idempotency_key AS text) IS NOT NULL AND idempotency_key = :idempotency_key AND {{account}}
 ), dup AS (
     SELECT id FROM case_report
     WHERE category = :category AND status NOT IN ({_TERMINAL})
@@ -85,7 +83,10 @@ WITH prior AS (
 SELECT res.*, (SELECT id FROM ev) AS event_id, d.status AS dup_status, d.category AS dup_category
 FROM res LEFT JOIN case_report d ON d.id = res.duplicate_of_id
 """
-)
+# two spellings of "this reporter" so the unique (reporter_account_id, idempotency_key) index serves the lookup
+# (``IS NOT DISTINCT FROM`` would scan every case)
+STORE_REPORT = text(_SQL.format(account="reporter_account_id = :reporter_account_id"))
+STORE_ANONYMOUS_REPORT = text(_SQL.format(account="reporter_account_id IS NULL"))
 
 
 @dataclass
@@ -124,15 +125,16 @@ def store_report(
     params = {c: values[c] for c in _COLUMNS}
     params |= {"route": json.dumps(values["route"], ensure_ascii=False, default=str), "radius_m": radius_m}
     params |= {"actor_role": actor_role, "photos": photos}
+    stmt = STORE_ANONYMOUS_REPORT if values["reporter_account_id"] is None else STORE_REPORT
     if autocommit and not session.in_transaction():
         dbapi = session.connection().connection.dbapi_connection
         dbapi.autocommit = True
         try:
-            row = session.execute(STORE_REPORT, params).mappings().first()
+            row = session.execute(stmt, params).mappings().first()
         finally:
             dbapi.autocommit = False
     else:
-        row = session.execute(STORE_REPORT, params).mappings().first()
+        row = session.execute(stmt, params).mappings().first()
     if row is None:
         return StoredReport(None, None, None, None)
     row = dict(row)

@@ -75,11 +75,16 @@ def _ping_if_idle(dbapi_conn, record, proxy) -> None:
         raise DisconnectionError(str(exc)) from exc
 
 
+@lru_cache(maxsize=16)
+def _factory(engine: Engine) -> sessionmaker:
+    """One sessionmaker per engine (a new one per call costs a Session subclass and its event setup)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """A transaction: committed when the block ends, rolled back on any error."""
-    factory = sessionmaker(bind=get_engine(url), expire_on_commit=False)
-    session = factory()
+    session = _factory(get_engine(url))()
     try:
         yield session
         session.commit()
