@@ -105,7 +105,17 @@ def start_api(url: str, port: int, workers: int, media: str) -> subprocess.Popen
     env.setdefault("GEOGRID_DB_POOL_SIZE", "10")
     env.setdefault("GEOGRID_DB_MAX_OVERFLOW", "20")
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log", "--backlog", "4096"]
+    cmd += [
+        "--workers",
+        str(workers),
+        "--timeout-worker-healthcheck",
+        "120",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--backlog",
+        "4096",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(600):
         try:

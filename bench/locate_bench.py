@@ -176,12 +176,20 @@ def free_port() -> int:
 def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
     env = {**os.environ, "GEOGRID_DATABASE_URL": url, "GEOGRID_LOCATE_POLL_SECONDS": "3600"}
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    cmd += [
+        "--workers",
+        str(workers),
+        "--timeout-worker-healthcheck",
+        "120",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
             conn.request("GET", "/v1/locate?lon=106.6&lat=26.5")
             if conn.getresponse().status == 200:
                 break
@@ -189,7 +197,7 @@ def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
             time.sleep(0.3)
     else:
         proc.terminate()
-        raise SystemExit("uvicorn did not answer within 60 s")
+        raise SystemExit("uvicorn did not answer within 900 s")
     t0 = time.perf_counter()
     for _ in range(8 * workers):  # every worker builds its index at start; new connections land on them in turn
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)

@@ -137,7 +137,9 @@ class PolygonSet:
                 return found
         if not len(self.rows):
             return -1
-        return int(self.exact(np.array([shapely.Point(x, y)]))[0])
+        # one GEOS call: tree candidates tested against the point (closed coverage: intersects == covers here)
+        hits = self.tree.query(shapely.Point(x, y), predicate="intersects")
+        return int(hits.min()) if len(hits) else -1
 
     def first_cover(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Like ``exact`` for coordinate arrays; the raster answers most points, the tree the rest."""
