@@ -57,9 +57,16 @@ def engine(settings: DatabaseSettings | None = None) -> Engine:
     return class_engine(url, route_class) if route_class else get_engine(url)
 
 
+@lru_cache(maxsize=16)
+def _factory(bound: Engine) -> sessionmaker:
+    """One sessionmaker per engine: each ``sessionmaker()`` call makes a Session subclass whose event dispatch
+    SQLAlchemy sets up again on first use (tens of ms a request on a loaded machine)."""
+    return sessionmaker(bind=bound, expire_on_commit=False)
+
+
 def get_session() -> Iterator[Session]:
     """FastAPI dependency: one session per request, committed when the handler returns normally."""
-    session = sessionmaker(bind=engine(), expire_on_commit=False)()
+    session = _factory(engine())()
     try:
         yield session
         session.commit()

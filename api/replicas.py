@@ -66,9 +66,11 @@ class ReplicaIndexService(IndexService):
             return self._snapshot
         return self._with_fallback(lambda: IndexService.snapshot.fget(self), fresh=False)
 
-    def refresh(self, force: bool = False) -> bool:
-        """Reload from a replica that has replayed the primary's last commit (else the primary), if anything changed."""
-        return self._with_fallback(lambda: IndexService.refresh(self, force), fresh=True)
+    def refresh(self, force: bool = False, conn=None) -> bool:
+        """Reload from a replica that has replayed the primary's last commit (else the primary), if anything changed.
+
+        ``conn`` (a primary connection) only reads the change counters; the build goes where ``url`` points."""
+        return self._with_fallback(lambda: IndexService.refresh(self, force, conn), fresh=True)
 
     def _with_fallback(self, load: Callable, fresh: bool):
         router = self._router()

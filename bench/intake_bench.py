@@ -1,57 +1,56 @@
-"""Intake benchmark: ``POST /v1/reports`` under wrk, against two baselines measured in the same run.
+"""Intake benchmark at city scale: ``POST /v1/reports`` under wrk on stores of 2k, 100k and 500k grids.
 
-Builds a scratch store (a district of two communities and four published grids, routing rules, one reporter
-account), starts ``uvicorn api.main:app`` on 127.0.0.1 only, then measures with the same wrk settings:
+For every store size (``bench/big_store.py``), uvicorn worker count and wrk connection count, in the same run and on
+the same workers:
 
-1. intake:    ``POST /v1/reports`` with a Lua script: JSON body at a random point, a unique ``Idempotency-Key`` per
-              request (validate, locate, route, duplicate check, INSERT … ON CONFLICT, history row, commit);
-              cases/s is counted in the database, p50/p99 come from ``wrk --latency``;
-2. baseline A: ``GET /healthz`` (one trivial query per request: the framework + pool floor);
-3. baseline B: a bare single-row ``INSERT`` + ``COMMIT`` loop through psycopg2 on one connection (the database's
-              per-transaction floor, no HTTP);
+1. baseline: ``GET /healthz`` (framework + one trivial query: the floor every request pays);
+2. intake: ``POST /v1/reports`` from a Lua script: JSON body at a random point of the store, a unique
+   ``Idempotency-Key`` per request (validate, locate, route, duplicate check, one INSERT statement);
 
-and prints the ratios. wrk, uvicorn and PostgreSQL share the machine, so read the figures as relative. Usage::
+and prints req/s, p50/p99, non-2xx, wrk's socket errors (connect/read/write/timeout), the intake/healthz ratio,
+the throughput ratio against the smallest store, and an exactly-once check: every acknowledged (201) report is in
+the store once (``stored`` may exceed ``acked`` by the requests wrk cut off in flight, never by more than the
+connections, and no key is stored twice). Workers are warmed up (index built: the time is printed) before timing.
 
-    python bench/intake_bench.py --duration 10 --connections 8 --workers 1
+    python bench/intake_bench.py --grids 2000,100000,500000 --connections 8,32,200 --workers 1,2 --duration 30
+
+Stores are generated once per size into ``<db>_big<N>`` databases next to ``GEOGRID_DATABASE_URL`` and kept
+(``--fresh`` regenerates them); each run first deletes the previous run's cases.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import psycopg2
-from shapely.geometry import MultiPolygon, box
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from geogrid.cases.models import Case  # noqa: E402
-from geogrid.routing.catalogue import import_catalogue  # noqa: E402
+from big_store import STEP, build  # noqa: E402
+
 from geogrid.settings import database_url  # noqa: E402
-from geogrid.store.accounts import create_account  # noqa: E402
-from geogrid.store.db import drop_database, get_engine, init_store, sa_url, session_scope  # noqa: E402
-from geogrid.store.models import AdminArea, Grid, GridLayer, Plan, Unit  # noqa: E402
+from geogrid.store.db import sa_url  # noqa: E402
 
-W, S, E, N = 114.30, 30.58, 114.32, 30.60
 LUA = """
 local counter = 0
-local threads = 0
+local threads = {{}}
+acked = 0
 function setup(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
 end
 function init(args)
   math.randomseed(os.time() * 1000 + tid)
@@ -67,57 +66,17 @@ function request()
                    ["Idempotency-Key"] = "bench-" .. salt .. "-" .. tid .. "-" .. counter}}
   return wrk.format("POST", "/v1/reports", headers, body)
 end
+function response(status, headers, body)
+  if status == 201 then acked = acked + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("acked") end
+  io.write(string.format("ACKED %d\\n", total))
+end
 """
 
-
-def ewkt(geom) -> str:
-    return f"SRID=4490;{MultiPolygon([geom]).wkt}"
-
-
-def seed(url: str) -> str:
-    """The scratch jurisdiction; returns a reporter's API key."""
-    mid = (W + E) / 2
-    with session_scope(url) as session:
-        ids: dict[str, int] = {}
-        specs = [
-            ("district", "420102", "江岸区", box(W, S, E, N), None),
-            ("street", "420102001", "大智街道", box(W, S, E, N), "420102"),
-            ("community", "420102001001", "西社区", box(W, S, mid, N), "420102001"),
-            ("community", "420102001002", "东社区", box(mid, S, E, N), "420102001"),
-        ]
-        for level, code, name, geom, parent in specs:
-            area = AdminArea(level=level, code=code, name=name, geom=ewkt(geom), parent_id=ids.get(parent))
-            session.add(area)
-            session.flush()
-            ids[code] = area.id
-            session.add(Unit(code=f"u-{code}", name=f"{name}工作站", kind="territorial", admin_area_id=area.id))
-        layer = GridLayer(name="responsibility")
-        session.add(layer)
-        session.flush()
-        plan = Plan(name="bench-v1", layer_id=layer.id, version=1, status="published")
-        session.add(plan)
-        session.flush()
-        for comm, x0, x1 in (("420102001001", W, mid), ("420102001002", mid, E)):
-            for seq, (y0, y1) in enumerate((((S + N) / 2, N), (S, (S + N) / 2)), start=1):
-                session.add(
-                    Grid(
-                        plan_id=plan.id,
-                        code=f"{comm}{seq:03d}",
-                        tier="A",
-                        community_id=ids[comm],
-                        geom=ewkt(box(x0, y0, x1, y1)),
-                    )
-                )
-        import_catalogue(
-            session,
-            {
-                "rules": [{"category": "event:01", "name": "市容环境", "territorial_level": "community"}],
-                "time_limits": [{"category": "event:0102", "urgency": "normal", "value": 4, "unit": "hours"}],
-            },
-            "bench",
-        )
-        _, key = create_account(session, "bench-reporter", "reporter")
-    return key
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
 def free_port() -> int:
@@ -126,12 +85,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def dsn(url: str) -> str:
+    return make_url(sa_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def sql(url: str, query: str) -> list[tuple]:
+    conn = psycopg2.connect(dsn(url))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
 def start_api(url: str, port: int, workers: int, media: str) -> subprocess.Popen:
     env = {**os.environ, "GEOGRID_DATABASE_URL": url, "GEOGRID_MEDIA_DIR": media}
+    env.setdefault("GEOGRID_DB_POOL_SIZE", "10")
+    env.setdefault("GEOGRID_DB_MAX_OVERFLOW", "20")
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    cmd += [
+        "--workers",
+        str(workers),
+        "--timeout-worker-healthcheck",
+        "120",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--backlog",
+        "4096",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
+    for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 return proc
@@ -141,98 +127,136 @@ def start_api(url: str, port: int, workers: int, media: str) -> subprocess.Popen
     raise SystemExit("uvicorn did not come up")
 
 
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+def warm(base: str, workers: int, point: tuple[float, float], timeout: float = 900) -> float:
+    """Until every worker answers a locate (each builds its index at start); returns the seconds it took."""
+    t0 = time.monotonic()
+    with httpx.Client(timeout=timeout) as client:
+        for _ in range(8 * workers):  # new connections land on the workers in turn
+            with httpx.Client(timeout=timeout) as one:
+                r = one.get(base + "/v1/locate", params={"lon": point[0], "lat": point[1]})
+                r.raise_for_status()
+        client.get(base + "/healthz")
+    return time.monotonic() - t0
 
 
-def run_wrk(url: str, duration: int, connections: int, threads: int, script: str | None = None) -> dict:
+def run_wrk(url: str, duration: int, connections: int, script: str | None = None) -> dict:
+    threads = min(4, connections)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if script:
         cmd += ["-s", script]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, timeout=duration + 60).stdout
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, timeout=duration + 120).stdout
     pct = {p: float(v) * _UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)}
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    acked = re.search(r"ACKED (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "p50_ms": pct.get("50"),
         "p99_ms": pct.get("99"),
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket": tuple(int(v) for v in sock.groups()) if sock else (0, 0, 0, 0),
+        "acked": int(acked.group(1)) if acked else None,
     }
 
 
-def bare_insert(url: str, seconds: float) -> dict:
-    """Single-row INSERT + COMMIT on one connection for ``seconds``: the per-transaction floor of the database."""
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = psycopg2.connect(dsn)
-    cur = conn.cursor()
-    cur.execute("CREATE TABLE bench_bare (id serial PRIMARY KEY, k text UNIQUE, body jsonb, at timestamptz)")
-    conn.commit()
-    lat: list[float] = []
-    end = time.perf_counter() + seconds
-    i = 0
-    while time.perf_counter() < end:
-        t = time.perf_counter()
-        cur.execute("INSERT INTO bench_bare (k, body, at) VALUES (%s, %s, now())", (f"k{i}", '{"lon": 114.3}'))
-        conn.commit()
-        lat.append((time.perf_counter() - t) * 1000)
-        i += 1
-    conn.close()
-    lat.sort()
-    return {"rps": i / seconds, "p50_ms": statistics.median(lat), "p99_ms": lat[int(0.99 * (len(lat) - 1))]}
+def store_url(grids: int, fresh: bool) -> tuple[str, str, tuple[float, float, float, float]]:
+    """(url, reporter key, bounds) of the store of ``grids`` grids, generated if missing."""
+    base = make_url(sa_url(database_url()))
+    url = base.set(database=f"{base.database}_big{grids // 1000}k").render_as_string(hide_password=False)
+    exists = False
+    with contextlib.suppress(psycopg2.Error):
+        exists = bool(sql(url, "SELECT count(*) FROM grid")[0][0])
+    if fresh or not exists or not sql(url, "SELECT 1 FROM account WHERE name = 'bench-intake'"):
+        if fresh or not exists:
+            build(url, grids)
+        from geogrid.store.accounts import create_account
+        from geogrid.store.db import session_scope
+
+        sql(url, "DELETE FROM account WHERE name = 'bench-intake'")
+        with session_scope(url) as session:
+            _, key = create_account(session, "bench-intake", "reporter")
+        Path(tempfile.gettempdir(), f"geogrid-bench-key-{grids}").write_text(key)
+    key = Path(tempfile.gettempdir(), f"geogrid-bench-key-{grids}").read_text()
+    xmin, ymin = sql(url, "SELECT ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)) FROM admin_area")[0]
+    xmax, ymax = sql(url, "SELECT ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom)) FROM admin_area")[0]
+    return url, key, (xmin + STEP, ymin + STEP, xmax - STEP, ymax - STEP)
 
 
-def count_cases(url: str) -> int:
-    with session_scope(url) as session:
-        return session.scalar(select(func.count()).select_from(Case))
+def one_store(grids: int, args, rows: list[dict]) -> None:
+    url, key, (w, s, e, n) = store_url(grids, args.fresh)
+    for workers in args.workers:
+        sql(url, "TRUNCATE case_report CASCADE")
+        port = free_port()
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = start_api(url, port, workers, str(Path(tmp) / "media"))
+            try:
+                base = f"http://127.0.0.1:{port}"
+                warm_s = warm(base, workers, ((w + e) / 2, (s + n) / 2))
+                rss = _worker_rss(proc.pid)
+                script = Path(tmp) / "report.lua"
+                script.write_text(LUA.format(W=w, S=s, DX=e - w, DY=n - s, KEY=key), encoding="utf-8")
+                run_wrk(base + "/v1/reports", 2, 8, str(script))  # warm the pools
+                for conns in args.connections:
+                    health = run_wrk(base + "/healthz", args.duration, conns)
+                    before = sql(url, "SELECT count(*) FROM case_report")[0][0]
+                    intake = run_wrk(base + "/v1/reports", args.duration, conns, str(script))
+                    time.sleep(1)
+                    stored = sql(url, "SELECT count(*) FROM case_report")[0][0] - before
+                    twice = sql(url, "SELECT count(*) FROM (SELECT 1 FROM case_report GROUP BY reporter_account_id, "
+                                "idempotency_key HAVING count(*) > 1) d")[0][0]  # fmt: skip
+                    row = {"grids": grids, "workers": workers, "conns": conns, "warm_s": warm_s, "rss_mb": rss}
+                    row |= {"health": health, "intake": intake, "stored": stored, "twice": twice}
+                    rows.append(row)
+                    _print_row(row)
+            finally:
+                proc.terminate()
+                proc.wait(60)
+
+
+def _worker_rss(parent: int) -> list[int]:
+    """RSS (MB) of the uvicorn worker processes (children of the supervisor, or the process itself)."""
+    out = subprocess.run(["ps", "-o", "pid=,ppid=,rss=", "-A"], capture_output=True, text=True).stdout.split("\n")
+    procs = [tuple(int(v) for v in line.split()) for line in out if line.strip()]
+    kids = [rss for pid, ppid, rss in procs if ppid == parent]
+    own = [rss for pid, _, rss in procs if pid == parent]
+    return [r // 1024 for r in (kids or own)]
+
+
+def _print_row(r: dict) -> None:
+    h, i = r["health"], r["intake"]
+    exact = (
+        "ok" if r["twice"] == 0 and i["acked"] is not None and 0 <= r["stored"] - i["acked"] <= r["conns"] else "FAIL"
+    )
+    print(
+        f"{r['grids']:>7} {r['workers']:>2}w {r['conns']:>4}c | healthz {h['rps']:8.1f}/s p99 {h['p99_ms']:8.1f} "
+        f"| intake {i['rps']:7.1f}/s p50 {i['p50_ms']:7.1f} p99 {i['p99_ms']:7.1f} ms non2xx {i['non2xx']} "
+        f"sock c/r/w/t {'/'.join(map(str, i['socket']))} | acked {i['acked']} stored {r['stored']} exactly-once "
+        f"{exact} | intake/healthz {i['rps'] / h['rps']:.2f} | warm {r['warm_s']:.0f}s rss {r['rss_mb']} MB",
+        flush=True,
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run (bounded to 60)")
-    ap.add_argument("--connections", type=int, default=8)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    ap.add_argument("--grids", default="2000,100000,500000", help="store sizes (comma-separated)")
+    ap.add_argument("--connections", default="8,32,200")
+    ap.add_argument("--workers", default="1,2", help="uvicorn worker counts")
+    ap.add_argument("--duration", type=int, default=30, help="seconds per wrk run")
+    ap.add_argument("--fresh", action="store_true", help="regenerate the stores")
     args = ap.parse_args()
-    duration = max(1, min(args.duration, 60))
-    url = make_url(sa_url(database_url())).set(database=f"geogrid_bench_intake_{uuid.uuid4().hex[:8]}")
-    url = url.render_as_string(hide_password=False)
-    init_store(url)
-    proc = None
-    try:
-        key = seed(url)
-        port = free_port()
-        with tempfile.TemporaryDirectory() as tmp:
-            proc = start_api(url, port, args.workers, str(Path(tmp) / "media"))
-            script = Path(tmp) / "report.lua"
-            script.write_text(LUA.format(W=W, S=S, DX=E - W, DY=N - S, KEY=key), encoding="utf-8")
-            base = f"http://127.0.0.1:{port}"
-            run_wrk(base + "/v1/reports", 2, args.connections, args.threads, str(script))  # warm-up
-            health = run_wrk(base + "/healthz", duration, args.connections, args.threads)
-            before = count_cases(url)
-            t0 = time.perf_counter()
-            intake = run_wrk(base + "/v1/reports", duration, args.connections, args.threads, str(script))
-            elapsed = time.perf_counter() - t0
-            stored = count_cases(url) - before
-        bare = bare_insert(url, duration)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(30)
-        get_engine.cache_clear()
-        drop_database(url)
-
-    cases_per_s = stored / duration
-    setup = f"wrk -t{args.threads} -c{args.connections}, uvicorn workers={args.workers}"
-    print(f"intake bench: {duration}s per run, {setup}")
-    print(f"{'run':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    print(f"{'POST /v1/reports (intake)':<34}{intake['rps']:>10.1f}{intake['p50_ms']:>10.2f}{intake['p99_ms']:>10.2f}")
-    print(f"{'baseline A: GET /healthz':<34}{health['rps']:>10.1f}{health['p50_ms']:>10.2f}{health['p99_ms']:>10.2f}")
-    print(f"{'baseline B: bare INSERT+COMMIT':<34}{bare['rps']:>10.1f}{bare['p50_ms']:>10.2f}{bare['p99_ms']:>10.2f}")
-    print(f"cases stored: {stored} in {elapsed:.1f}s of wrk → {cases_per_s:.1f} cases/s")
-    print(f"wrk requests {intake['requests']}, non-2xx {intake['non2xx']}")
-    print(f"ratio intake / healthz      = {intake['rps'] / health['rps']:.3f}")
-    print(f"ratio intake / bare INSERT  = {cases_per_s / bare['rps']:.3f}")
-    print(f"ratio p50 intake / healthz  = {intake['p50_ms'] / health['p50_ms']:.2f}")
+    args.connections = [int(v) for v in args.connections.split(",")]
+    args.workers = [int(v) for v in args.workers.split(",")]
+    rows: list[dict] = []
+    for grids in [int(v) for v in args.grids.split(",")]:
+        one_store(grids, args, rows)
+    smallest = min(r["grids"] for r in rows)
+    print("\nthroughput vs the smallest store (same workers, same connections):")
+    for r in rows:
+        key = (r["workers"], r["conns"])
+        same = [x for x in rows if x["grids"] == smallest and (x["workers"], x["conns"]) == key]
+        ratio = r["intake"]["rps"] / same[0]["intake"]["rps"] if same else float("nan")
+        print(f"  {r['grids']:>7} grids {r['workers']}w {r['conns']:>4}c: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

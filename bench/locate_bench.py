@@ -8,13 +8,18 @@ polylines, ~``--edge-vertices`` per side like road-following boundaries), publis
 2. batch:         ``POST /v1/locate/batch`` with ``--batch-points`` [lon, lat] pairs, JSON in and out; points/s
                   counted from the first byte sent to the last byte received, and again including client-side
                   ``orjson`` encode/decode;
-3. baseline:      PostGIS, one ``ST_Covers`` query per point on one connection (GiST index), same points;
+3. baselines at the same work and concurrency: ``pgbench -M prepared`` running one ``ST_Covers`` query per
+                  transaction (GiST index) with as many clients as wrk has connections, and, for batch, one set-based
+                  SQL query (``LEFT JOIN LATERAL … ST_Covers``) over the same points in a table;
+4. the index build (time and RSS growth of the process) on the same store.
 
-and prints ratios against the baseline. The machine is shared by wrk, uvicorn and Postgres: read figures as
-relative. Usage::
+and prints ratios against the baselines, wrk's non-2xx and socket errors. ``--store URL`` runs on an existing
+store made by ``bench/big_store.py`` (e.g. 500k grids) instead of generating one. The machine is shared by wrk,
+uvicorn and Postgres: read figures as relative. Usage::
 
     python bench/locate_bench.py --workers 2 --duration 10
     python bench/locate_bench.py --cells 60 --workers 1,2   # 3,600 grids; one wrk run per worker count
+    python bench/locate_bench.py --store postgresql://…/geogrid_big500k --workers 1
 """
 
 from __future__ import annotations
@@ -150,6 +155,18 @@ def load(url: str, cells: int, block: int, edge_vertices: int) -> tuple[int, tup
     return len(grids), tuple(shapely.total_bounds(district))  # type: ignore[return-value]
 
 
+def existing(url: str) -> tuple[int, tuple[float, float, float, float]]:
+    """Grid count and bounds of a store made elsewhere (``bench/big_store.py``)."""
+    conn = psycopg2.connect(_dsn(url))
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM grid g JOIN plan p ON p.id = g.plan_id WHERE p.status = 'published'")
+        n = cur.fetchone()[0]
+        cur.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM grid) s")
+        bounds = cur.fetchone()
+    conn.close()
+    return n, bounds
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -159,12 +176,20 @@ def free_port() -> int:
 def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
     env = {**os.environ, "GEOGRID_DATABASE_URL": url, "GEOGRID_LOCATE_POLL_SECONDS": "3600"}
     cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    cmd += [
+        "--workers",
+        str(workers),
+        "--timeout-worker-healthcheck",
+        "120",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
             conn.request("GET", "/v1/locate?lon=106.6&lat=26.5")
             if conn.getresponse().status == 200:
                 break
@@ -172,8 +197,14 @@ def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
             time.sleep(0.3)
     else:
         proc.terminate()
-        raise SystemExit("uvicorn did not answer within 60 s")
-    time.sleep(2.0)  # let every worker build its snapshot (the LISTEN thread does it at start)
+        raise SystemExit("uvicorn did not answer within 900 s")
+    t0 = time.perf_counter()
+    for _ in range(8 * workers):  # every worker builds its index at start; new connections land on them in turn
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
+        conn.request("GET", "/v1/locate?lon=0&lat=0")
+        conn.getresponse().read()
+        conn.close()
+    print(f"workers warm (index built) after {time.perf_counter() - t0:.1f} s")
     return proc
 
 
@@ -194,7 +225,9 @@ def run_wrk(port: int, points: np.ndarray, duration: int, threads: int, connecti
     p50 = re.search(r"^\s+50%\s+(\S+)", out.stdout, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out.stdout, re.M)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out.stdout)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out.stdout)
     return {
+        "socket": "/".join(sock.groups()) if sock else "0/0/0/0",
         "rps": rps,
         "p50": p50.group(1) if p50 else "?",
         "p99": p99.group(1) if p99 else "?",
@@ -233,25 +266,110 @@ def run_batch(port: int, points: np.ndarray, repeats: int) -> dict:
     }
 
 
-def run_postgis(url: str, points: np.ndarray) -> tuple[float, list]:
-    dsn = make_url(sa_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = psycopg2.connect(dsn)
+_COVERS = (
+    "SELECT g.code FROM grid g JOIN plan p ON p.id = g.plan_id JOIN grid_layer l ON l.id = p.layer_id "
+    "WHERE p.status = 'published' AND l.name = 'responsibility' AND ST_Covers(g.geom, {point}) "
+    'ORDER BY g.code COLLATE "C" LIMIT 1'
+)
+
+
+def _dsn(url: str) -> str:
+    return make_url(sa_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def load_points(url: str, points: np.ndarray) -> None:
+    """The benchmark points as a table (for pgbench and the set-based query)."""
+    conn = psycopg2.connect(_dsn(url))
+    with conn, conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_point")
+        cur.execute("CREATE TABLE bench_point (i int PRIMARY KEY, x float8, y float8, geom geometry(Point, 4490))")
+        buf = "".join(f"{i + 1}\t{x!r}\t{y!r}\n" for i, (x, y) in enumerate(points.tolist()))
+        cur.copy_expert("COPY bench_point (i, x, y) FROM STDIN", __import__("io").StringIO(buf))
+        cur.execute("UPDATE bench_point SET geom = ST_SetSRID(ST_MakePoint(x, y), 4490)")
+        cur.execute("ANALYZE bench_point")
+    conn.close()
+
+
+def run_postgis(url: str, points: np.ndarray) -> list:
+    """Answers of PostGIS for the first points (the agreement check)."""
+    conn = psycopg2.connect(_dsn(url))
     cur = conn.cursor()
-    sql = (
-        "SELECT g.code FROM grid g JOIN plan p ON p.id = g.plan_id JOIN grid_layer l ON l.id = p.layer_id "
-        "WHERE p.status = 'published' AND l.name = 'responsibility' "
-        'AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(%s, %s), 4490)) ORDER BY g.code COLLATE "C" LIMIT 1'
-    )
-    cur.execute(sql, (float(points[0, 0]), float(points[0, 1])))
+    sql = _COVERS.format(point="ST_SetSRID(ST_MakePoint(%s, %s), 4490)")
     answers = []
-    t0 = time.perf_counter()
     for x, y in points:
         cur.execute(sql, (float(x), float(y)))
         row = cur.fetchone()
         answers.append(row[0] if row else None)
+    conn.close()
+    return answers
+
+
+def run_pgbench(url: str, n_points: int, clients: int, duration: int) -> dict:
+    """One ST_Covers query per transaction, prepared, ``clients`` connections: PostGIS at the API's concurrency."""
+    point = "(SELECT geom FROM bench_point WHERE i = :i)"
+    script = f"\\set i random(1, {min(n_points, 1000)})\n{_COVERS.format(point=point)};\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(script)
+    u = make_url(sa_url(url))
+    cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 4)), "-T", str(duration)]
+    cmd += ["-f", f.name, "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or "postgres"]
+    try:
+        out = subprocess.run([*cmd, u.database], capture_output=True, text=True, timeout=duration + 120)
+    finally:
+        os.unlink(f.name)
+    tps = re.search(r"tps = ([\d.]+)", out.stdout)
+    lat = re.search(r"latency average = ([\d.]+) ms", out.stdout)
+    failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
+    if tps is None:
+        raise SystemExit(f"pgbench failed: {out.stderr[-1000:]}")
+    return {"tps": float(tps.group(1)), "lat_ms": float(lat.group(1)) if lat else None,
+            "failed": int(failed.group(1)) if failed else 0}  # fmt: skip
+
+
+def run_set_query(url: str) -> float:
+    """Points/s of one set-based query answering every point in ``bench_point`` (the batch baseline)."""
+    conn = psycopg2.connect(_dsn(url))
+    cur = conn.cursor()
+    sql = (
+        "SELECT b.i, c.code FROM bench_point b LEFT JOIN LATERAL ("
+        + _COVERS.format(point="b.geom")
+        + ") c ON true ORDER BY b.i"
+    )
+    t0 = time.perf_counter()
+    cur.execute(sql)
+    n = len(cur.fetchall())
     elapsed = time.perf_counter() - t0
     conn.close()
-    return len(points) / elapsed, answers
+    return n / elapsed
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def serve_and_measure(url: str, workers: int, pts, pg_answers: list, pg_tps: float, set_pps: float, args) -> None:
+    """One uvicorn with ``workers`` processes: batch, agreement with PostGIS, single points under wrk."""
+    port = free_port()
+    proc = start_server(url, workers, port)
+    try:
+        batch = run_batch(port, pts, args.batch_repeats)
+        agree = sum(r["grid"] == a for r, a in zip(batch["results"], pg_answers, strict=False))
+        print(f"\n== uvicorn --workers {workers} (loopback; wrk, uvicorn and PostgreSQL share {os.cpu_count()} "
+              "cores) ==")  # fmt: skip
+        print(f"answers equal to PostGIS on {agree:,}/{len(pg_answers):,} baseline points")
+        wrk = run_wrk(port, pts, args.duration, args.threads, args.connections)
+        print(f"single point  wrk -t{args.threads} -c{args.connections} -d{args.duration}s: "
+              f"{wrk['rps']:,.0f} req/s (p50 {wrk['p50']}, p99 {wrk['p99']}, non-2xx {wrk['non2xx']}, "
+              f"socket errors c/r/w/t {wrk['socket']})  = {wrk['rps'] / pg_tps:.2f}x pgbench at the "
+              "same concurrency")  # fmt: skip
+        print(f"batch {len(pts):,} points: {batch['wire_pps']:,.0f} points/s request→response "
+              f"(best {batch['best_wire_pps']:,.0f}), {batch['total_pps']:,.0f} points/s incl. client "
+              f"encode/decode; {batch['bytes_out'] / 1e6:.1f} MB out  = {batch['wire_pps'] / set_pps:.1f}x "
+              "the set-based query")  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def main() -> None:
@@ -268,58 +386,59 @@ def main() -> None:
     ap.add_argument("--batch-repeats", type=int, default=5)
     ap.add_argument("--pg-points", type=int, default=5_000, help="points for the PostGIS baseline")
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
+    ap.add_argument("--store", help="use this existing store (bench/big_store.py) instead of generating one")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
 
-    url = args.url or make_url(sa_url(database_url())).set(
-        database=f"geogrid_bench_locate_{uuid.uuid4().hex[:8]}"
-    ).render_as_string(hide_password=False)
-    init_store(url)
+    url = (
+        args.store
+        or args.url
+        or make_url(sa_url(database_url()))
+        .set(database=f"geogrid_bench_locate_{uuid.uuid4().hex[:8]}")
+        .render_as_string(hide_password=False)
+    )
+    if not args.store:
+        init_store(url)
     try:
         t0 = time.perf_counter()
-        n_grids, (x0, y0, x1, y1) = load(url, args.cells, args.block, args.edge_vertices)
-        print(f"data: {n_grids} grids (+ self-governance layer), {args.edge_vertices + 1} segments per side, "
-              f"loaded in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+        if args.store:
+            n_grids, (x0, y0, x1, y1) = existing(url)
+        else:
+            n_grids, (x0, y0, x1, y1) = load(url, args.cells, args.block, args.edge_vertices)
+        print(f"data: {n_grids} grids, ready in {time.perf_counter() - t0:.1f} s")
         rng = np.random.default_rng(42)
         pad = 0.02 * (x1 - x0)  # ~4 % of points fall outside: the outside path is measured too
         pts = np.column_stack([rng.uniform(x0 - pad, x1 + pad, args.batch_points),
                                rng.uniform(y0 - pad, y1 + pad, args.batch_points)])  # fmt: skip
 
-        pg_rate, pg_answers = run_postgis(url, pts[: args.pg_points])
-        print(f"PostGIS one query per point (1 connection): {pg_rate:,.0f} points/s over {args.pg_points:,} points")
+        pg_answers = run_postgis(url, pts[: args.pg_points])
+        load_points(url, pts)
+        pgb = run_pgbench(url, len(pts), args.connections, args.duration)
+        print(f"PostGIS pgbench -M prepared -c{args.connections} -T{args.duration}, one ST_Covers per transaction: "
+              f"{pgb['tps']:,.0f} tps (latency avg {pgb['lat_ms']} ms, failed {pgb['failed']})")  # fmt: skip
+        set_pps = run_set_query(url)
+        print(f"PostGIS one set-based query over {len(pts):,} points: {set_pps:,.0f} points/s")
 
         from geogrid.routing.index import build_snapshot
 
+        rss0, t0 = _rss_mb(), time.perf_counter()
         snap = build_snapshot(url)
+        print(f"index build: {time.perf_counter() - t0:.1f} s, process RSS +{_rss_mb() - rss0:,.0f} MB")
+        t0 = time.perf_counter()
+        for x, y in pts[:20_000].tolist():
+            snap.locate_one(x, y)
+        print(f"in-process single point (locate_one): {1e6 * (time.perf_counter() - t0) / 20_000:.1f} µs per point")
         t0 = time.perf_counter()
         snap.batch_json(pts[:, 0].copy(), pts[:, 1].copy())
         inproc = len(pts) / (time.perf_counter() - t0)
         print(f"in-process index, batch JSON built (no HTTP): {inproc:,.0f} points/s")
 
         for workers in [int(w) for w in args.workers.split(",")]:
-            port = free_port()
-            proc = start_server(url, workers, port)
-            try:
-                batch = run_batch(port, pts, args.batch_repeats)
-                agree = sum(r["grid"] == a for r, a in zip(batch["results"], pg_answers, strict=False))
-                print(f"\n== uvicorn --workers {workers} (loopback; wrk, uvicorn and PostgreSQL share {os.cpu_count()} "
-                      "cores) ==")  # fmt: skip
-                print(f"answers equal to PostGIS on {agree:,}/{len(pg_answers):,} baseline points")
-                wrk = run_wrk(port, pts, args.duration, args.threads, args.connections)
-                print(f"single point  wrk -t{args.threads} -c{args.connections} -d{args.duration}s: "
-                      f"{wrk['rps']:,.0f} req/s (p50 {wrk['p50']}, p99 {wrk['p99']}, non-2xx {wrk['non2xx']})  "
-                      f"= {wrk['rps'] / pg_rate:.1f}x PostGIS")  # fmt: skip
-                print(f"batch {len(pts):,} points: {batch['wire_pps']:,.0f} points/s request→response "
-                      f"(best {batch['best_wire_pps']:,.0f}), {batch['total_pps']:,.0f} points/s incl. client "
-                      f"encode/decode; {batch['bytes_out'] / 1e6:.1f} MB out  = {batch['wire_pps'] / pg_rate:.0f}x "
-                      "PostGIS")  # fmt: skip
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+            serve_and_measure(url, workers, pts, pg_answers, pgb["tps"], set_pps, args)
     finally:
         get_engine.cache_clear()
-        if not args.keep:
+        if not args.keep and not args.store:
             drop_database(url)
 
 

@@ -106,6 +106,7 @@ LOCATE_PARAMETERS = [
     _param("lat", "latitude (or y/northing)", required=True),
     _param("crs", "wgs84 | cgcs2000 | gcj02 | bd09 | EPSG:n", default="wgs84"),
     _param("layer", "layer reported as `grid` (default: the first layer)"),
+    _param("min_version", "answer from store version N or later (`index_version` of an earlier answer or publish)"),
 ]
 
 
@@ -122,13 +123,31 @@ async def get_locate(request: Request) -> Response:
         if raw is None or raw.strip() == "":
             raise invalid(field, "required")
         values.append(_number(raw, field))
+    index = locate_index(request)
+    if query.get("min_version") is not None:
+        await at_least(index, query.get("min_version"))
     try:
-        result = locate_with(locate_index(request), values[0], values[1], query.get("crs"), query.get("layer"))
+        result = locate_with(index, values[0], values[1], query.get("crs"), query.get("layer"))
     except PointError as exc:
         raise invalid(exc.field, exc.reason) from None
     except SQLAlchemyError as exc:
         raise unavailable(exc) from None
     return _json(result.to_dict())
+
+
+async def at_least(index: IndexService, raw: str) -> None:
+    """Wait (off the event loop) for the index to reach store version ``raw``; 503 if the store is not there."""
+    try:
+        want = int(raw)
+    except ValueError:
+        raise invalid("min_version", f"{raw!r} is not an integer") from None
+    try:
+        snap = await run_in_threadpool(index.at_least, want)
+    except SQLAlchemyError as exc:
+        raise unavailable(exc) from None
+    if snap.version < want:
+        reason = f"the store is at version {snap.version}, below {want}"
+        raise Unavailable(f"min_version: {reason}", [{"field": "min_version", "reason": reason}])
 
 
 # ---- batch ---------------------------------------------------------------------------------------------------

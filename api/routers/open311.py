@@ -362,7 +362,8 @@ async def create_request(fmt: str, request: Request, session: Session = Depends(
         media_url=media_url(fields),
     )
     key_header = request.headers.get("idempotency-key")
-    view, _ = await run_in_threadpool(submit_and_commit, session, report, caller, key_header, [])
+    index = request.app.state.locate_index  # the worker's one index, shared with /v1/locate and /v1/reports
+    view, _ = await run_in_threadpool(submit_and_commit, session, report, caller, key_header, [], index)
     unit = (view.get("unit") or {}).get("name")
     notice = f"routed to {unit}" if unit else "received"
     if view.get("possible_duplicate"):

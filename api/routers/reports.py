@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth import Caller, require_roles
 from api.db import get_session
 from api.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
+from api.routers.locate import locate_index
 from geogrid.cases import media
 from geogrid.cases.intake import IntakeError, KeyReused, ReportInput, submit_report
 from geogrid.cases.settings import CaseSettings
@@ -35,6 +36,7 @@ from geogrid.cases.workflow import (
     RoleNotAllowed,
     WorkflowError,
 )
+from geogrid.routing.index import IndexService
 
 router = APIRouter(tags=["reports"])
 PHOTO_FIELDS = ("photos", "photo")
@@ -147,18 +149,29 @@ def parse_report(fields: dict[str, Any]) -> ReportInput:
 
 
 def submit_and_commit(
-    session: Session, report: ReportInput, caller: Caller, key: str | None, photos: list[media.Photo]
+    session: Session,
+    report: ReportInput,
+    caller: Caller,
+    key: str | None,
+    photos: list[media.Photo],
+    index: IndexService | None = None,
 ) -> tuple[dict, bool]:
-    """Store (or find) the case, build the caller's view, commit; the view is only returned once committed."""
+    """Store (or find) the case, build the caller's view, commit; the view is only returned once committed.
+
+    A report without photos is written by one autocommitted statement when the session has not begun (no key
+    lookup on it): with the worker's index and rulebook that is the whole of intake's database work."""
     try:
-        result = submit_report(session, report, actor_of(caller), idempotency_key=key, photos=photos)
+        result = submit_report(
+            session, report, actor_of(caller), idempotency_key=key, photos=photos, index=index, autocommit=True
+        )
     except IntakeError as exc:
         raise invalid(exc.field, exc.reason) from None
     except KeyReused as exc:
         raise Conflict(
             str(exc), [{"field": "Idempotency-Key", "reason": "reused with a different request"}], case_id=exc.case_id
         ) from None
-    view = case_view(session, result.case, audience_for(caller.role), history=False)
+    fresh = result.created and not photos
+    view = case_view(session, result.case, audience_for(caller.role), history=False, fresh=fresh)
     if result.duplicate_of is not None:
         dup = result.duplicate_of
         view["possible_duplicate"] = {"id": dup.id, "status": dup.status, "category": dup.category}
@@ -201,7 +214,8 @@ async def post_report(
     fields, blobs = await read_body(request, settings)
     report = parse_report(fields)
     photos = validate_photos(blobs, settings)
-    view, created = await run_in_threadpool(submit_and_commit, session, report, caller, idempotency_key, photos)
+    index = locate_index(request)
+    view, created = await run_in_threadpool(submit_and_commit, session, report, caller, idempotency_key, photos, index)
     headers = {"Location": f"/v1/cases/{view['id']}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"

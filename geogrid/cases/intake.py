@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from geogrid import STORE_SRID
 from geogrid.cases import media
 from geogrid.cases.categories import CategoryError, normalize
-from geogrid.cases.models import CHANNELS, TERMINAL, URGENCIES, Case, CaseEvent, CaseIdempotency, CasePhoto
+from geogrid.cases.intake_sql import store_report
+from geogrid.cases.models import CHANNELS, TERMINAL, URGENCIES, Case, CasePhoto
 from geogrid.cases.settings import CaseSettings
 from geogrid.cases.workflow import Actor
 
@@ -75,43 +76,48 @@ def _request_hash(report: ReportInput, photos: Sequence[media.Photo]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def _store_coordinates(report: ReportInput) -> tuple[float, float]:
-    from geogrid.crs import CrsError, to_lonlat
+def _store_point(report: ReportInput) -> tuple[float, float, str]:
+    """The report's point validated and converted to store lon/lat, once (with the CRS's canonical name)."""
+    from geogrid.routing.locate import PointError, crs_name, crs_spec, point_to_store
 
     if not (math.isfinite(report.lon) and math.isfinite(report.lat)):
         raise IntakeError("lon" if not math.isfinite(report.lon) else "lat", "not a finite number")
     try:
-        lon, lat = to_lonlat(report.lon, report.lat, report.crs)
-    except CrsError as exc:
-        raise IntakeError("crs", str(exc)) from None
-    lon, lat = float(lon), float(lat)
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90 and math.isfinite(lon) and math.isfinite(lat)):
-        raise IntakeError("lon", f"({report.lon}, {report.lat}) in {report.crs} is not a longitude/latitude on Earth")
-    return lon, lat
+        spec = crs_spec(report.crs)
+        lon, lat = point_to_store(report.lon, report.lat, spec)
+    except PointError as exc:
+        raise IntakeError(exc.field, exc.reason) from None
+    return lon, lat, crs_name(spec)
 
 
-def _route(session: Session, report: ReportInput, category: str) -> dict:
-    from geogrid.routing import route
+def _route(session: Session, index, lon: float, lat: float, crs: str, category: str, urgency: str) -> dict:
+    """Locate the converted point once and route it with the index's in-memory rulebook (no query)."""
     from geogrid.routing.index import shared_index
-    from geogrid.routing.locate import locate_with
-    from geogrid.supervision.duty import refine_route
+    from geogrid.routing.locate import locate_point
+    from geogrid.routing.route import route_located
+    from geogrid.supervision.duty import apply_duty
 
-    try:
-        result = route(session, report.lon, report.lat, report.crs, category, report.urgency)
-        # route() has just refreshed the shared index; reuse it for the per-layer grids instead of refreshing again
+    if index is None:  # library callers: the process-wide index, brought up to date with one counter read
         index = shared_index(session.get_bind().url.render_as_string(hide_password=False))
-        grids = locate_with(index, report.lon, report.lat, report.crs).to_dict().get("layers") or {}
+        index.refresh(conn=session.connection())
+    snapshot = index.snapshot
+    try:
+        loc = locate_point(snapshot, lon, lat, crs)
+        data = route_located(snapshot.rulebook, loc, category, urgency).to_dict()
     except (ValueError, LookupError) as exc:
         field, reason = getattr(exc, "field", "location"), getattr(exc, "reason", str(exc))
         raise IntakeError(field, f"cannot route this report: {reason}") from None
-    data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-    refine_route(session, data, data["lon"], data["lat"])  # duty rules (lead + co-handlers), 5-working-day cap
+    if not data.get("outside") and data.get("category"):
+        apply_duty(data, snapshot.rulebook.choose_duty(data.get("layer"), data.get("grid_code"), lon, lat, category))
+    else:
+        apply_duty(data, None)
     if data.get("outside"):
         raise IntakeError("location", "outside every published grid of the jurisdiction")
     # one grid per published layer; only identifying fields (grid staff contacts never ride along on a case)
     keep = ("code", "name", "tier", "plan")
-    data["grids"] = {name: g and {k: g.get(k) for k in keep} for name, g in grids.items()}
-    return json.loads(json.dumps(data, default=str))
+    data["grids"] = {name: g and {k: g.get(k) for k in keep} for name, g in (loc.answer.get("layers") or {}).items()}
+    data["index_version"] = snapshot.version
+    return data
 
 
 def find_duplicate(session: Session, category: str, lon: float, lat: float, radius_m: float) -> Case | None:
@@ -138,14 +144,6 @@ def _existing(session: Session, account_id: int | None, key: str, request_hash: 
     return case
 
 
-def _claim(session: Session, account_id: int | None, key: str, values: dict) -> bool:
-    """Claim the key for a new case id (set in ``values``); False when another request holds it."""
-    values["id"] = session.execute(select(func.nextval("case_report_id_seq"))).scalar_one()
-    claim = {"reporter_account_id": account_id, "idempotency_key": key, "case_id": values["id"]}
-    stmt = insert(CaseIdempotency).values(**claim).on_conflict_do_nothing(constraint="case_report_idempotency")
-    return session.execute(stmt.returning(CaseIdempotency.case_id)).first() is not None
-
-
 def _replay(session: Session, case: Case) -> IntakeResult:
     duplicate = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
     return IntakeResult(case, False, duplicate)
@@ -155,8 +153,8 @@ def _id(part: dict | None) -> int | None:
     return part.get("id") if isinstance(part, dict) else None
 
 
-def _validated(report: ReportInput, actor: Actor, idempotency_key: str | None) -> tuple[str, str]:
-    """(normalised category, channel) of a report, or IntakeError naming the field at fault."""
+def _check(report: ReportInput, actor: Actor, idempotency_key: str | None) -> tuple[str, str]:
+    """(normalised category, channel), or IntakeError naming the field."""
     try:
         category = normalize(report.category)
     except CategoryError as exc:
@@ -182,19 +180,18 @@ def submit_report(
     photos: Sequence[media.Photo] = (),
     settings: CaseSettings | None = None,
     now: datetime | None = None,
+    index=None,
+    autocommit: bool = False,
 ) -> IntakeResult:
-    """Validate, route and store a report as a case in state ``reported``; the caller commits."""
-    settings = settings or CaseSettings.from_env()
-    category, channel = _validated(report, actor, idempotency_key)
-    digest = _request_hash(report, photos)
-    if idempotency_key is not None:
-        existing = _existing(session, actor.account_id, idempotency_key, digest)
-        if existing is not None:
-            return _replay(session, existing)
+    """Validate, route and store a report as a case in state ``reported``; the caller commits.
 
-    lon, lat = _store_coordinates(report)
-    routed = _route(session, report, category)
-    duplicate = find_duplicate(session, category, lon, lat, settings.duplicate_radius_m)
+    ``index``: the worker's locate index (the API's); None uses the process-wide one. ``autocommit``: the
+    session has not begun and the caller wants the write to be its own transaction (one round trip)."""
+    settings = settings or CaseSettings.from_env()
+    category, channel = _check(report, actor, idempotency_key)
+    digest = _request_hash(report, photos)
+    lon, lat, crs = _store_point(report)
+    routed = json.loads(json.dumps(_route(session, index, lon, lat, crs, category, report.urgency), default=str))
     limit = routed.get("time_limit") or {}
     now = now or datetime.now(UTC)
     values = {
@@ -207,7 +204,6 @@ def submit_report(
         "media_url": report.media_url,
         "lon": lon,
         "lat": lat,
-        "geom": func.ST_SetSRID(func.ST_MakePoint(lon, lat), STORE_SRID),
         "crs_in": report.crs,
         "reporter_account_id": actor.account_id,
         "reporter_name": report.reporter_name,
@@ -223,31 +219,21 @@ def submit_report(
         "time_limit_value": limit.get("value"),
         "time_limit_unit": limit.get("unit"),
         "time_limit_working": bool(limit.get("working", True)),
-        "duplicate_of_id": duplicate.id if duplicate is not None else None,
         "centre_level": "district" if channel in DISTRICT_CHANNELS else "street",
         "created_at": now,
         "updated_at": now,
     }
-    if idempotency_key is not None and not _claim(session, actor.account_id, idempotency_key, values):
-        # a concurrent retry won the race and has committed; answer with its case
-        return _replay(session, _existing(session, actor.account_id, idempotency_key, digest))
-    case = session.scalars(insert(Case).values(**values).returning(Case)).one()
-    case_id = case.id
-
-    event = CaseEvent(
-        case_id=case_id,
-        action="report",
-        from_status=None,
-        to_status="reported",
-        actor_account_id=actor.account_id,
-        actor_role=actor.role,
-        at=now,
-        data={"channel": channel, "duplicate_of": values["duplicate_of_id"], "photos": len(photos)},
-    )
-    session.add(event)
-    session.flush()
-    attach_photos(session, case_id, photos, "report", event.id, settings)
-    return IntakeResult(case, True, duplicate)
+    radius = settings.duplicate_radius_m
+    stored = store_report(session, values, actor.role, len(photos), radius, autocommit and not photos)
+    if stored.kind != "new":  # a replay, or a concurrent retry won the race and has committed
+        case = stored.case if stored.kind == "prior" else None
+        if case is None or case.request_hash != digest:
+            case = _existing(session, actor.account_id, idempotency_key, digest)
+        return _replay(session, case)
+    duplicate = None if stored.duplicate is None else Case(**stored.duplicate)
+    if photos:
+        attach_photos(session, stored.case.id, photos, "report", stored.event_id, settings)
+    return IntakeResult(stored.case, True, duplicate)
 
 
 def attach_photos(

@@ -44,8 +44,23 @@ def _unit(session: Session, unit_id: int | None) -> dict | None:
     return {"id": unit.id, "code": unit.code, "name": unit.name} if unit else {"id": unit_id}
 
 
-def case_view(session: Session, case: Case, audience: str, *, history: bool = True) -> dict:
-    """A JSON-ready view of ``case`` for ``audience`` (see the module docstring)."""
+def _routed_unit(route: dict) -> dict | None:
+    unit = route.get("unit")
+    return None if unit is None else {"id": unit["id"], "code": unit["code"], "name": unit["name"]}
+
+
+def _photos(session: Session, case_id: int) -> list[dict]:
+    return [
+        {"id": p.id, "kind": p.kind, "content_type": p.content_type, "size_bytes": p.size_bytes}
+        for p in session.scalars(select(CasePhoto).where(CasePhoto.case_id == case_id).order_by(CasePhoto.id))
+    ]
+
+
+def case_view(session: Session, case: Case, audience: str, *, history: bool = True, fresh: bool = False) -> dict:
+    """A JSON-ready view of ``case`` for ``audience`` (see the module docstring).
+
+    ``fresh``: the case was just stored by intake without photos, so it has no co-units, photos or supervising
+    unit yet and its unit is the routed one: the view is built without a query (intake's round-trip budget)."""
     public = audience == "public"
     route = case.route or {}
     lon, lat = (round(case.lon, PUBLIC_DECIMALS), round(case.lat, PUBLIC_DECIMALS)) if public else (case.lon, case.lat)
@@ -64,7 +79,7 @@ def case_view(session: Session, case: Case, audience: str, *, history: bool = Tr
         "community": route.get("community"),
         "street": route.get("street"),
         "district": route.get("district"),
-        "unit": _unit(session, case.unit_id),
+        "unit": _routed_unit(route) if fresh else _unit(session, case.unit_id),
         "time_limit": None
         if case.time_limit_value is None
         else {"value": case.time_limit_value, "unit": case.time_limit_unit, "working": case.time_limit_working},
@@ -87,12 +102,9 @@ def case_view(session: Session, case: Case, audience: str, *, history: bool = Tr
         view["routing_rule"] = route.get("rule")
         view["supervising_unit"] = _unit(session, case.escalated_unit_id)
         view["pending_extension"] = case.pending_extension
-        view["co_units"] = co_units_view(session, case.id)
+        view["co_units"] = [] if fresh else co_units_view(session, case.id)
         view["satisfaction"] = case.satisfaction
-        view["photos"] = [
-            {"id": p.id, "kind": p.kind, "content_type": p.content_type, "size_bytes": p.size_bytes}
-            for p in session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id))
-        ]
+        view["photos"] = [] if fresh else _photos(session, case.id)
     if audience == "operator":
         view["reporter"] = {
             "account_id": case.reporter_account_id,

@@ -15,4 +15,14 @@ def register(app: typer.Typer) -> None:
         """Serve the API (and the web map) on HOST:PORT. 在 HOST:PORT 提供 API 与网页地图。"""
         import uvicorn
 
-        uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info", server_header=False)
+        # a worker building a city-sized locate index can hold the GIL for seconds at a time: give the supervisor's
+        # health check room, or it kills and restarts the worker mid-build, forever
+        uvicorn.run(
+            "api.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            server_header=False,
+            timeout_worker_healthcheck=120,
+        )

@@ -18,10 +18,12 @@ Speed: each layer and admin level also has a cell raster (``geogrid.routing.rast
 from borders by array indexing; only points in cells crossed by a border go through the STRtree and a prepared
 point-in-polygon test.
 
-Freshness: ``IndexService`` rebuilds the snapshot when PostgreSQL notifies ``geogrid_plans`` (publish),
-``geogrid_admin`` (admin import) or ``geogrid_directory`` (units, people, assignments), on a LISTEN thread per
-process; every ``poll_seconds`` it also compares a cheap fingerprint of the tables (row counts and xmin sums), so a
-lost notification or a write that did not notify is picked up anyway.
+Freshness: triggers bump the one-row ``store_version`` table (migration 0400) in every transaction that changes
+what the index holds, and announce it on ``geogrid_store``. ``IndexService`` rebuilds when notified (a LISTEN
+thread per process) and every ``poll_seconds`` compares the counters (one primary-key read), so a lost
+notification is caught up; requests never check anything, they read the current snapshot. The snapshot's
+``version`` is the store's spatial counter, the same number in every worker, so a client can ask for an answer at
+least as new as a publish it saw (``min_version``).
 """
 
 from __future__ import annotations
@@ -32,41 +34,34 @@ import select
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import orjson
 import shapely
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from geogrid.routing.raster import EXACT, CellRaster
+from geogrid.routing.rulebook import Rulebook
 from geogrid.settings import database_url
-from geogrid.store.db import get_engine, sa_url
+from geogrid.store.db import sa_url
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("geogrid_plans", "geogrid_admin", "geogrid_directory")
+CHANNELS = ("geogrid_store", "geogrid_plans", "geogrid_admin", "geogrid_directory")
 ADMIN_ORDER = ("community", "street", "district")
+PREPARE_MAX = 50_000  # polygons per set prepared for repeated point-in-polygon tests
+RASTER_MAX = 60_000  # beyond this the 4M-cell raster has < 64 cells per polygon: nearly every cell is a border
 
-_SPATIAL_FINGERPRINT = text(
-    "SELECT (SELECT coalesce(string_agg(id::text || ':' || xmin::text, ',' ORDER BY id), '') FROM plan "
-    "WHERE status = 'published'), "
-    "(SELECT count(*)::text || ':' || coalesce(sum(g.xmin::text::bigint), 0)::text FROM grid g JOIN plan p "
-    "ON p.id = g.plan_id WHERE p.status = 'published'), "
-    "(SELECT count(*)::text || ':' || coalesce(sum(xmin::text::bigint), 0)::text FROM admin_area), "
-    "(SELECT count(*)::text || ':' || coalesce(sum(xmin::text::bigint), 0)::text FROM grid_layer)"
-)
-_DIRECTORY_FINGERPRINT = text(
-    " UNION ALL ".join(
-        f"SELECT count(*)::text || ':' || coalesce(sum(xmin::text::bigint), 0)::text FROM {t}"
-        for t in ("unit", "person", "grid_assignment", "grid_responsibility")
-    )
-)
+_VERSIONS = text("SELECT spatial, directory, routing FROM store_version WHERE id = 1")
 _GRIDS = text(
     "SELECT l.id AS layer_id, l.name AS layer, l.title, p.id AS plan_id, p.name AS plan, p.version, "
-    "g.code, g.name, g.tier, g.community_id, encode(ST_AsBinary(g.geom), 'hex') AS wkb "
+    "g.code, g.name, g.tier, g.community_id, ST_AsBinary(g.geom) AS wkb "
     "FROM grid g JOIN plan p ON p.id = g.plan_id JOIN grid_layer l ON l.id = p.layer_id "
     "WHERE p.status = 'published' ORDER BY l.id"
 )
@@ -98,13 +93,16 @@ class PolygonSet:
     raster: CellRaster | None = None
 
     @classmethod
-    def build(cls, rows: list[dict[str, Any]], wkb: list[str], raster: bool = False) -> PolygonSet:
+    def build(cls, rows: list[dict[str, Any]], wkb: list, raster: bool = False) -> PolygonSet:
+        """Sorted by code; prepared (GEOS indexes per polygon, kilobytes each) only while the set is small, and
+        rasterised only while the raster can afford several cells per polygon (else the tree answers alone)."""
         codes = np.array([r["code"] for r in rows], dtype=object)
         order = np.argsort(codes, kind="stable") if len(codes) else np.zeros(0, dtype=np.intp)
         geoms = shapely.from_wkb(np.array(wkb, dtype=object)[order]) if len(codes) else np.array([], dtype=object)
-        shapely.prepare(geoms)
+        if len(geoms) <= PREPARE_MAX:
+            shapely.prepare(geoms)
         out = cls(codes[order], shapely.STRtree(geoms), [rows[i] for i in order])
-        if raster:
+        if raster and len(geoms) <= RASTER_MAX:
             out.raster = CellRaster.build(geoms, out.exact)
         return out
 
@@ -139,7 +137,9 @@ class PolygonSet:
                 return found
         if not len(self.rows):
             return -1
-        return int(self.exact(np.array([shapely.Point(x, y)]))[0])
+        # one GEOS call: tree candidates tested against the point (closed coverage: intersects == covers here)
+        hits = self.tree.query(shapely.Point(x, y), predicate="intersects")
+        return int(hits.min()) if len(hits) else -1
 
     def first_cover(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Like ``exact`` for coordinate arrays; the raster answers most points, the tree the rest."""
@@ -162,9 +162,45 @@ class LayerSet:
     plan: dict[str, Any]
     grids: PolygonSet
     community_pos: np.ndarray  # per grid: index of its community in the admin set, -1 if unknown
-    items: list[dict[str, Any]] = field(default_factory=list)  # the public answer per grid (with people, unit)
-    heads: np.ndarray | None = None  # batch JSON ``{"grid":"<code>",`` per grid, plus the "no grid" one at the end
-    fragments: np.ndarray | None = None  # batch JSON ``"<layer>":"<code>"`` per grid, plus the "no grid" one
+    people: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # grid code -> people (no phone)
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)  # grid code -> responsible unit
+    position: int = 0  # index among the snapshot's layers (batch JSON separators)
+    last: bool = True
+    _heads: np.ndarray | None = None
+    _fragments: np.ndarray | None = None
+
+    def item(self, i: int) -> dict[str, Any]:
+        """The public answer for grid ``i``, made when asked: 500k prebuilt dictionaries cost ~250 MB a worker."""
+        row = self.grids.rows[i]
+        code = row["code"]
+        return {
+            "code": code,
+            "name": row["name"],
+            "tier": row["tier"],
+            "layer": self.name,
+            "plan": self.plan,
+            "unit": self.units.get(code),
+            "people": self.people.get(code, []),
+        }
+
+    @property
+    def heads(self) -> np.ndarray:
+        """Batch JSON ``{"grid":"<code>",`` per grid, plus the "no grid" one at the end (built on first batch)."""
+        if self._heads is None:
+            self._heads = np.array([b'{"grid":' + c + b"," for c in self._codes_json()], dtype=object)
+        return self._heads
+
+    @property
+    def fragments(self) -> np.ndarray:
+        """Batch JSON ``"<layer>":"<code>"`` per grid, plus the "no grid" one (built on first batch)."""
+        if self._fragments is None:
+            key = (b"," if self.position else b"") + _dumps(self.name) + b":"
+            tail = b"}}," if self.last else b""
+            self._fragments = np.array([key + c + tail for c in self._codes_json()], dtype=object)
+        return self._fragments
+
+    def _codes_json(self) -> list[bytes]:
+        return [_dumps(c) for c in self.grids.codes] + [b"null"]
 
 
 @dataclass
@@ -186,11 +222,15 @@ class Snapshot:
     parent_index: dict[str, dict[str, np.ndarray]]  # level -> {parent level: index array}
     area_units: dict[int, dict[str, Any]]
     grid_units: dict[tuple[int, str], dict[str, Any]]
-    spatial_fingerprint: tuple
-    directory_fingerprint: tuple
-    version: int = 0
+    versions: StoreVersion
+    rulebook: Rulebook | None = None
     built_at: float = 0.0
     _admin_fragments: np.ndarray | None = None
+
+    @property
+    def version(self) -> int:
+        """The store's spatial version this snapshot answers for (the same number in every worker)."""
+        return self.versions.spatial
 
     @property
     def layer_names(self) -> list[str]:
@@ -247,7 +287,7 @@ class Snapshot:
         community = -1
         for layer in self.layers:
             i = layer.grids.first_cover_one(lon, lat)
-            layers[layer.name] = layer.items[i] if i >= 0 else None
+            layers[layer.name] = layer.item(i) if i >= 0 else None
             if i >= 0 and community < 0:
                 community = int(layer.community_pos[i])
         idx = dict.fromkeys(ADMIN_ORDER, -1)
@@ -328,11 +368,18 @@ class Snapshot:
 
 
 # ---- building ------------------------------------------------------------------------------------------------
-def fingerprints(conn) -> tuple[tuple, tuple]:
-    """(spatial, directory) fingerprints: change whenever a published plan, grid, area or directory row does."""
-    spatial = tuple(conn.execute(_SPATIAL_FINGERPRINT).one())
-    directory = tuple(r[0] for r in conn.execute(_DIRECTORY_FINGERPRINT))
-    return spatial, directory
+@dataclass(frozen=True, order=True)
+class StoreVersion:
+    """The store's change counters (table ``store_version``, bumped by triggers in the writing transaction)."""
+
+    spatial: int
+    directory: int
+    routing: int
+
+
+def store_version(conn) -> StoreVersion:
+    """One primary-key read: what a worker asks instead of scanning the published grids."""
+    return StoreVersion(*conn.execute(_VERSIONS).one())
 
 
 def _public_unit(row) -> dict[str, Any]:
@@ -347,7 +394,7 @@ def _load_spatial(conn) -> tuple[list[LayerSet], dict[str, PolygonSet], dict[str
             {"name": r.layer, "title": r.title, "plan": {"name": r.plan, "version": r.version}, "rows": [], "wkb": []},
         )
         entry["rows"].append({"code": r.code, "name": r.name, "tier": r.tier, "community_id": r.community_id})
-        entry["wkb"].append(r.wkb)
+        entry["wkb"].append(bytes(r.wkb))
     layer_rows = sorted(by_layer.items())
     rows: dict[str, list[dict[str, Any]]] = {level: [] for level in ADMIN_ORDER}
     wkbs: dict[str, list[str]] = {level: [] for level in ADMIN_ORDER}
@@ -396,34 +443,22 @@ def _attach_directory(conn, layers: list[LayerSet], admin: dict[str, PolygonSet]
         ]
         for level in ADMIN_ORDER
     }
-    for layer in layers:
-        layer.items = [
-            {
-                "code": row["code"],
-                "name": row["name"],
-                "tier": row["tier"],
-                "layer": layer.name,
-                "plan": layer.plan,
-                "unit": grid_units.get((layer.id, row["code"])),
-                "people": people.get((layer.id, row["code"]), []),
-            }
-            for row in layer.grids.rows
-        ]
     for j, layer in enumerate(layers):
-        codes = [_dumps(c) for c in layer.grids.codes] + [b"null"]
-        layer.heads = np.array([b'{"grid":' + c + b"," for c in codes], dtype=object)
-        key = (b"," if j else b"") + _dumps(layer.name) + b":"
-        tail = b"}}," if j == len(layers) - 1 else b""
-        layer.fragments = np.array([key + c + tail for c in codes], dtype=object)
+        layer.people = {code: ps for (lid, code), ps in people.items() if lid == layer.id}
+        layer.units = {code: u for (lid, code), u in grid_units.items() if lid == layer.id}
+        layer.position, layer.last = j, j == len(layers) - 1
     return admin_items, area_units, grid_units
 
 
 def build_snapshot(url: str, previous: Snapshot | None = None) -> Snapshot:
-    """Read the published plans, admin areas and directory; reuse the previous trees if no geometry changed."""
-    with get_engine(url).connect() as conn, conn.begin():
+    """Read published plans, admin areas, directory and routing configuration in one REPEATABLE READ transaction
+    on a connection of its own (never one of the request pool: see ``IndexService``); parts whose counter did not
+    move since ``previous`` are reused."""
+    engine = _builder_engine(url)
+    with engine.connect() as conn, conn.begin():
         conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-        spatial_fp, directory_fp = fingerprints(conn)
-        if previous is not None and previous.spatial_fingerprint == spatial_fp:
+        versions = store_version(conn)
+        if previous is not None and previous.versions.spatial == versions.spatial:
             layers = [
                 LayerSet(layer.id, layer.name, layer.title, layer.plan, layer.grids, layer.community_pos)
                 for layer in previous.layers
@@ -431,15 +466,27 @@ def build_snapshot(url: str, previous: Snapshot | None = None) -> Snapshot:
             admin, parents = previous.admin, previous.parent_index
         else:
             layers, admin, parents = _load_spatial(conn)
+        reuse = previous is not None and previous.versions.routing == versions.routing and previous.rulebook
+        rulebook = previous.rulebook if reuse else Rulebook.load(conn)
         admin_items, area_units, grid_units = _attach_directory(conn, layers, admin)
-    version = (previous.version + 1) if previous is not None else 1
-    return Snapshot(
-        layers, admin, admin_items, parents, area_units, grid_units, spatial_fp, directory_fp, version, time.time()
-    )
+    return Snapshot(layers, admin, admin_items, parents, area_units, grid_units, versions, rulebook, time.time())
+
+
+@lru_cache(maxsize=16)
+def _builder_engine(url: str) -> Engine:
+    """Index builds and version checks use their own connections (NullPool): a build that waited for a request-pool
+    connection while requests waited for the build was the cold-worker deadlock."""
+    return create_engine(sa_url(url), poolclass=NullPool)
 
 
 class IndexService:
-    """Holds the current snapshot for one store; optionally keeps it fresh with a LISTEN/poll thread."""
+    """Holds the current snapshot for one store; optionally keeps it fresh with a LISTEN/poll thread.
+
+    Locking: ``_lock`` only guards the "build in flight" slot and is never held across a database wait. One thread
+    builds (on a connection of its own, never one from the request pool) while everyone else keeps answering from
+    the old snapshot, or, on a cold worker, waits on the build's future. The new snapshot is swapped in with one
+    assignment.
+    """
 
     def __init__(
         self, url: str | Callable[[], str] | None = None, poll_seconds: float = 10.0, listen: bool = True
@@ -449,9 +496,11 @@ class IndexService:
         self.listen = listen
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
+        self._pending: Future | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rebuilds = 0
+        self.last_build_seconds = 0.0
 
     @property
     def url(self) -> str:
@@ -462,28 +511,61 @@ class IndexService:
 
     @property
     def snapshot(self) -> Snapshot:
-        """The current snapshot, built on first use."""
+        """The current snapshot; on a cold worker, the one build in flight (started here if none is)."""
         snap = self._snapshot
-        if snap is None:
-            with self._lock:
-                if self._snapshot is None:
-                    self._snapshot = build_snapshot(self.url)
-                    self.rebuilds += 1
-                snap = self._snapshot
-        return snap
+        if snap is not None:
+            return snap
+        return self._build().result()
 
-    def refresh(self, force: bool = False) -> bool:
-        """Rebuild if the store changed (or always with ``force``); True when a new snapshot was swapped in."""
+    def _build(self, force: bool = False) -> Future:
+        """Run a build in this thread unless one is in flight elsewhere; either way return that build's future."""
         with self._lock:
-            current = self._snapshot
-            if current is not None and not force:
-                with get_engine(self.url).connect() as conn:
-                    spatial, directory = fingerprints(conn)
-                if (spatial, directory) == (current.spatial_fingerprint, current.directory_fingerprint):
-                    return False
-            self._snapshot = build_snapshot(self.url, current)
+            if self._pending is not None:
+                return self._pending
+            future: Future = Future()
+            self._pending = future
+        try:
+            started = time.monotonic()
+            snap = build_snapshot(self.url, None if force else self._snapshot)
+            self._snapshot = snap  # the atomic swap: readers hold the old object as long as they need it
             self.rebuilds += 1
-            return True
+            self.last_build_seconds = time.monotonic() - started
+            future.set_result(snap)
+        except BaseException as exc:
+            future.set_exception(exc)
+        finally:
+            with self._lock:
+                self._pending = None
+        return future
+
+    def store_version(self, conn=None) -> StoreVersion:
+        """The store's counters now: on ``conn`` if given, else on a connection of the index's own."""
+        if conn is not None:
+            return store_version(conn)
+        with _builder_engine(self.url).connect() as own:
+            return store_version(own)
+
+    def refresh(self, force: bool = False, conn=None) -> bool:
+        """Rebuild if the store's counters moved (or always with ``force``); True when a new snapshot was swapped.
+
+        A build that was already in flight may predate the change, so the counters are compared again after it."""
+        swapped = False
+        for _ in range(5):
+            current = self._snapshot
+            if current is not None and not force and self.store_version(conn) == current.versions:
+                return swapped
+            self._build(force).result()
+            swapped, force, conn = True, False, None
+        return swapped
+
+    def at_least(self, version: int, conn=None) -> Snapshot:
+        """A snapshot answering for store version ``version`` or later (a client's ``min_version``), or the newest
+        one if the store is not there yet (the caller compares)."""
+        snap = self.snapshot
+        if snap.version < version:
+            self.refresh(conn=conn)
+            snap = self.snapshot
+        return snap
 
     # ---- the watcher thread ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -517,13 +599,14 @@ class IndexService:
             log.exception("locate index refresh failed")
 
     def _run(self) -> None:
+        self._safe_refresh()  # warm up off the request path: a cold worker's first requests wait on this build
         backoff = 1.0
         while not self._stop.is_set():
             conn = None
             try:
                 if self.listen:
                     conn = self._connect()
-                    self._safe_refresh()  # catch up on anything missed while not listening
+                    self._safe_refresh()  # catch up on anything missed while not listening (and warm up)
                 backoff = 1.0
                 deadline = time.monotonic() + self.poll_seconds
                 while not self._stop.is_set():

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from geogrid import crs as crs_mod
-from geogrid.routing.index import IndexService, shared_index
+from geogrid.routing.index import IndexService, Snapshot, shared_index
 
 
 class PointError(ValueError):
@@ -91,6 +91,7 @@ class LocateResult:
     crs: str
     answer: dict[str, Any]
     input: dict[str, Any] | None = None  # the point as sent: {"lon", "lat", "crs"} (lon/lat above are CGCS2000)
+    version: int = 0  # the store version the index answered for (``Snapshot.version``)
 
     @property
     def outside(self) -> bool:
@@ -104,7 +105,7 @@ class LocateResult:
         head = {"lon": self.lon, "lat": self.lat, "crs": self.crs}
         if self.input is not None:
             head["input"] = self.input
-        return {**head, **self.answer}
+        return {**head, **self.answer, "index_version": self.version}
 
 
 def locate_with(
@@ -113,16 +114,27 @@ def locate_with(
     """Locate with a given index service (the API passes its own, kept fresh by LISTEN)."""
     spec = crs_spec(crs)
     slon, slat = point_to_store(lon, lat, spec)
-    snapshot = index.snapshot
+    name = crs_name(spec)
+    return locate_point(index.snapshot, slon, slat, name, layer, {"lon": lon, "lat": lat, "crs": name})
+
+
+def locate_point(
+    snapshot: Snapshot,
+    lon: float,
+    lat: float,
+    crs: str = "EPSG:4490",
+    layer: str | None = None,
+    sent: dict[str, Any] | None = None,
+) -> LocateResult:
+    """Locate a point already validated and converted to store lon/lat (intake converts once, then comes here)."""
     if layer is not None and snapshot.layer(layer) is None:
         raise PointError("layer", f"no published plan in layer {layer!r}; layers: {', '.join(snapshot.layer_names)}")
-    answer = snapshot.locate_one(slon, slat, layer)
-    name = crs_name(spec)
-    return LocateResult(slon, slat, name, answer, {"lon": lon, "lat": lat, "crs": name})
+    answer = snapshot.locate_one(lon, lat, layer)
+    return LocateResult(lon, lat, crs, answer, sent, snapshot.version)
 
 
 def locate(session: Session, lon: float, lat: float, crs: str = "wgs84", layer: str | None = None) -> LocateResult:
     """Locate a point against the published plans of the session's store (index refreshed if the store changed)."""
     index = shared_index(session.get_bind().url.render_as_string(hide_password=False))
-    index.refresh()
+    index.refresh(conn=session.connection())
     return locate_with(index, lon, lat, crs, layer)

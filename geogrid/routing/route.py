@@ -33,6 +33,7 @@ from geogrid.routing.categories import KIND_PRINCIPLE, Category, CategoryError, 
 from geogrid.routing.index import IndexService, shared_index
 from geogrid.routing.locate import LocateResult, PointError, locate_with
 from geogrid.routing.models import LEVELS, URGENCIES
+from geogrid.routing.rulebook import Rulebook
 from geogrid.store.models import Unit
 
 
@@ -90,6 +91,25 @@ def _territory(loc: LocateResult, start: str) -> tuple[dict[str, Any] | None, st
     return None, None
 
 
+def parse_request(category: str, urgency: str) -> Category:
+    """The category, parsed; the urgency checked."""
+    try:
+        cat = parse_category(category)
+    except CategoryError as exc:
+        raise PointError("category", str(exc)) from exc
+    if urgency not in URGENCIES:
+        raise PointError("urgency", f"{urgency!r} is not one of {', '.join(URGENCIES)}")
+    return cat
+
+
+def pick_rule(stored: list[RuleData], defaults: list[RuleData], cat: Category) -> RuleData:
+    rule = find_rule(stored, cat) or find_rule(defaults, cat)
+    if rule is None:
+        known = sorted({f"{r.kind}:{r.code}" for r in stored + defaults if r.kind == cat.kind and len(r.code) == 2})
+        raise PointError("category", f"no routing rule covers {cat}; classes configured: {', '.join(known) or 'none'}")
+    return rule
+
+
 def route_with(
     session: Session,
     index: IndexService,
@@ -100,24 +120,35 @@ def route_with(
     urgency: str = "normal",
     layer: str | None = None,
 ) -> RouteResult:
-    """Route with a given index service (the API passes its own)."""
-    try:
-        cat = parse_category(category)
-    except CategoryError as exc:
-        raise PointError("category", str(exc)) from exc
-    if urgency not in URGENCIES:
-        raise PointError("urgency", f"{urgency!r} is not one of {', '.join(URGENCIES)}")
-    stored, defaults = stored_rules(session), default_rules()
-    rule = find_rule(stored, cat) or find_rule(defaults, cat)
-    if rule is None:
-        known = sorted({f"{r.kind}:{r.code}" for r in stored + defaults if r.kind == cat.kind and len(r.code) == 2})
-        raise PointError("category", f"no routing rule covers {cat}; classes configured: {', '.join(known) or 'none'}")
+    """Route with a given index service; rules and limits read on ``session`` (sees its uncommitted writes)."""
+    cat = parse_request(category, urgency)
+    rule = pick_rule(stored_rules(session), default_rules(), cat)
     loc = locate_with(index, lon, lat, crs, layer)
-
     owner = None
     if rule.owner_unit_code:
         row = session.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.code == rule.owner_unit_code)).first()
         owner = None if row is None else {"id": row.id, "code": row.code, "name": row.name}
+    lim = find_limit(stored_limits(session), cat, urgency) or find_limit(default_limits(), cat, urgency)
+    return decide(loc, cat, urgency, rule, owner, lim)
+
+
+def route_located(rulebook: Rulebook, loc: LocateResult, category: str, urgency: str = "normal") -> RouteResult:
+    """Route an already located point with the index's in-memory rulebook: no query."""
+    cat = parse_request(category, urgency)
+    rule = pick_rule(rulebook.rules, rulebook.defaults[0], cat)
+    lim = find_limit(rulebook.limits, cat, urgency) or find_limit(rulebook.defaults[1], cat, urgency)
+    return decide(loc, cat, urgency, rule, rulebook.owner(rule.owner_unit_code), lim)
+
+
+def decide(
+    loc: LocateResult,
+    cat: Category,
+    urgency: str,
+    rule: RuleData,
+    owner: dict[str, Any] | None,
+    lim: LimitData | None,
+) -> RouteResult:
+    """The unit and time limit under the rule, for a located point (the principle in the module docstring)."""
     territory, level = _territory(loc, rule.territorial_level)
     if loc.outside:
         unit, basis, level = None, "outside", None
@@ -139,7 +170,6 @@ def route_with(
         "owner_unit": rule.owner_unit_code,
         "territorial_level": rule.territorial_level,
     }
-    lim = find_limit(stored_limits(session), cat, urgency) or find_limit(default_limits(), cat, urgency)
     if lim is not None:
         time_limit = {"value": lim.value, "unit": lim.unit, "working": lim.working, "source": lim.source}
         if lim.exempt_from_cap:  # over the 5-working-day cap by rule (geogrid.supervision.limits)
@@ -177,5 +207,5 @@ def route(
 ) -> RouteResult:
     """Route a report at (lon, lat) in ``crs`` of ``category`` (e.g. ``event:0102``) and ``urgency``."""
     index = shared_index(session.get_bind().url.render_as_string(hide_password=False))
-    index.refresh()
+    index.refresh(conn=session.connection())
     return route_with(session, index, lon, lat, crs, category, urgency, layer)

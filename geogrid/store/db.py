@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geogrid.settings import database_url
@@ -28,17 +30,61 @@ def sa_url(url: str) -> str:
     return url
 
 
+IDLE_PING_SECONDS = 10.0
+
+
 @lru_cache(maxsize=16)
 def get_engine(url: str | None = None) -> Engine:
-    """One pooled engine per URL, shared by the process."""
-    return create_engine(sa_url(url or database_url()), pool_pre_ping=True)
+    """One pooled engine per URL, shared by the process.
+
+    Checkout pings only a connection that sat idle in the pool for ``IDLE_PING_SECONDS`` (``pool_pre_ping`` would
+    add a round trip to every request; a connection that broke while busy is invalidated with the whole pool by
+    SQLAlchemy's disconnect handling anyway)."""
+    engine = create_engine(sa_url(url or database_url()), **pool_options())
+    event.listen(engine, "checkin", _mark_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def pool_options() -> dict[str, int]:
+    """``GEOGRID_DB_POOL_SIZE`` / ``GEOGRID_DB_MAX_OVERFLOW`` / ``GEOGRID_DB_POOL_TIMEOUT`` (SQLAlchemy's defaults)."""
+    env = os.environ
+    return {
+        "pool_size": int(env.get("GEOGRID_DB_POOL_SIZE", 5)),
+        "max_overflow": int(env.get("GEOGRID_DB_MAX_OVERFLOW", 10)),
+        "pool_timeout": int(env.get("GEOGRID_DB_POOL_TIMEOUT", 30)),
+    }
+
+
+def _mark_idle(dbapi_conn, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn, record, proxy) -> None:
+    """Raise ``DisconnectionError`` (the pool then connects afresh) for a closed or, after idling, dead connection."""
+    if getattr(dbapi_conn, "closed", 0):
+        raise DisconnectionError("connection closed")
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return
+    try:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        dbapi_conn.rollback()
+    except Exception as exc:
+        raise DisconnectionError(str(exc)) from exc
+
+
+@lru_cache(maxsize=16)
+def _factory(engine: Engine) -> sessionmaker:
+    """One sessionmaker per engine (a new one per call costs a Session subclass and its event setup)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """A transaction: committed when the block ends, rolled back on any error."""
-    factory = sessionmaker(bind=get_engine(url), expire_on_commit=False)
-    session = factory()
+    session = _factory(get_engine(url))()
     try:
         yield session
         session.commit()

@@ -96,12 +96,18 @@ def choose(matches: list[Match]) -> tuple[dict | None, list[dict], dict] | None:
 
 def refine_route(session: Session, routed: dict, lon: float, lat: float) -> dict:
     """Apply duty rules and the time-limit cap to a routing result dict (store lon/lat); returns the same dict."""
+    chosen = None
+    if not routed.get("outside") and routed.get("category"):
+        layer, grid = routed.get("layer"), routed.get("grid_code")
+        chosen = choose(matching_rules(session, layer, grid, lon, lat, routed["category"]))
+    return apply_duty(routed, chosen)
+
+
+def apply_duty(routed: dict, chosen: tuple[dict | None, list[dict], dict] | None) -> dict:
+    """The second half of ``refine_route``: the chosen duty (or None) and the time-limit cap applied to ``routed``."""
     routed["co_units"] = []
     if routed.get("time_limit"):
         routed["time_limit"] = cap_time_limit(routed["time_limit"])
-    if routed.get("outside") or not routed.get("category"):
-        return routed
-    chosen = choose(matching_rules(session, routed.get("layer"), routed.get("grid_code"), lon, lat, routed["category"]))
     if chosen is None:
         return routed
     lead, co, explain = chosen
