@@ -143,7 +143,8 @@ def store_report(
         try:
             row = session.execute(stmt, params).mappings().first()
         finally:
-            dbapi.autocommit = False
+            if not dbapi.closed:  # a server gone mid-statement closed it: raise its OperationalError (503), not this
+                dbapi.autocommit = False
     else:
         row = session.execute(stmt, params).mappings().first()
     if row is None:
