@@ -130,10 +130,11 @@ class Edge:
     async def _within_rate(self, scope: Scope, send: Send, route_class: str, key, principal) -> bool:
         if not self.rates.enabled or (principal is not None and principal.role == "admin"):
             return True
-        if principal is not None:
+        if route_class == "tiles":  # a map opening asks for dozens at once: tiles never drain the caller's API bucket
+            owner = principal.account_id if principal is not None else (scope.get("client") or ("?",))[0]
+            who, rate = ("tiles", owner), self.rates.tiles
+        elif principal is not None:
             who, rate = ("key", principal.account_id), self.rates.keyed
-        elif route_class == "tiles":
-            who, rate = ("tiles", (scope.get("client") or ("?",))[0]), self.rates.tiles
         else:
             who, rate = ("addr", (scope.get("client") or ("?",))[0]), self.rates.anon
         wait = self.buckets.take(who, rate)

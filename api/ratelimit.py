@@ -2,11 +2,12 @@
 
 Why separate buckets: an anonymous flood from one address (a NAT, a hostile script) must not throttle a reporter
 whose key is used from the same address, so keyed callers never draw from the address's bucket. Admins are not
-limited. Anonymous tile requests draw from their own, larger bucket: a map opening asks for dozens of tiles at once.
+limited. Tile requests draw from their own, larger bucket (per key or per address): a map opening asks for dozens
+of tiles at once, and must not use up the budget of the same caller's edits.
 
 Settings (requests per second and burst size): ``GEOGRID_EDGE_RATE_ANON`` / ``_ANON_BURST`` (default 50 / 200),
 ``GEOGRID_EDGE_RATE_KEY`` / ``_KEY_BURST`` (100 / 400), ``GEOGRID_EDGE_RATE_TILES`` / ``_TILES_BURST``
-(200 / 1000, anonymous tiles); ``GEOGRID_EDGE_RATE_LIMITS=off`` disables all of them.
+(200 / 1000, tiles); ``GEOGRID_EDGE_RATE_LIMITS=off`` disables all of them.
 The standard library has no token bucket and the usual packages (limits, slowapi) bring their own storage layers
 and middleware; the bucket itself is ten lines.
 """
