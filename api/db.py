@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from api import classes
 from api.edge import ROUTE_CLASS
 from api.settings import DatabaseSettings
-from geogrid.store.db import get_engine, sa_url
+from geogrid.store.db import get_engine, ping_when_idle, sa_url, session_factory
 from geogrid.store.replicas import transaction_pooled
 
 
@@ -35,12 +35,12 @@ def class_engine(url: str, route_class: str) -> Engine:
     args = {"options": f"-c statement_timeout={rc.timeout_ms}"} if mode == "connect" else {}
     eng = create_engine(
         sa_url(url),
-        pool_pre_ping=True,
         pool_size=rc.slots,
         max_overflow=2,
         pool_timeout=max(1.0, rc.wait),
         connect_args=args,
     )
+    ping_when_idle(eng)  # no ping round trip per request (see geogrid.store.db.get_engine)
     if mode == "set_local":
 
         @event.listens_for(eng, "begin")
@@ -57,16 +57,9 @@ def engine(settings: DatabaseSettings | None = None) -> Engine:
     return class_engine(url, route_class) if route_class else get_engine(url)
 
 
-@lru_cache(maxsize=16)
-def _factory(bound: Engine) -> sessionmaker:
-    """One sessionmaker per engine: each ``sessionmaker()`` call makes a Session subclass whose event dispatch
-    SQLAlchemy sets up again on first use (tens of ms a request on a loaded machine)."""
-    return sessionmaker(bind=bound, expire_on_commit=False)
-
-
 def get_session() -> Iterator[Session]:
     """FastAPI dependency: one session per request, committed when the handler returns normally."""
-    session = _factory(engine())()
+    session = session_factory(engine())()
     try:
         yield session
         session.commit()

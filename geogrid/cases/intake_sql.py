@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from sqlalchemy import text
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -137,8 +138,10 @@ def store_report(
     params |= {"route": json.dumps(values["route"], ensure_ascii=False, default=str), "radius_m": radius_m}
     params |= {"actor_role": actor_role, "photos": photos}
     stmt = STORE_ANONYMOUS_REPORT if values["reporter_account_id"] is None else STORE_REPORT
-    if autocommit and not session.in_transaction():
-        dbapi = session.connection().connection.dbapi_connection
+    dbapi = session.connection().connection.dbapi_connection if autocommit and not session.in_transaction() else None
+    if dbapi is not None and dbapi.info.transaction_status != TRANSACTION_STATUS_IDLE:
+        dbapi = None  # the pool's begin hook already opened one (SET LOCAL statement_timeout behind pgbouncer)
+    if dbapi is not None:
         dbapi.autocommit = True
         try:
             row = session.execute(stmt, params).mappings().first()

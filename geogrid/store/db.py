@@ -40,7 +40,11 @@ def get_engine(url: str | None = None) -> Engine:
     Checkout pings only a connection that sat idle in the pool for ``IDLE_PING_SECONDS`` (``pool_pre_ping`` would
     add a round trip to every request; a connection that broke while busy is invalidated with the whole pool by
     SQLAlchemy's disconnect handling anyway)."""
-    engine = create_engine(sa_url(url or database_url()), **pool_options())
+    return ping_when_idle(create_engine(sa_url(url or database_url()), **pool_options()))
+
+
+def ping_when_idle(engine: Engine) -> Engine:
+    """Make checkout ping only connections idle for ``IDLE_PING_SECONDS`` or more (see ``get_engine``)."""
     event.listen(engine, "checkin", _mark_idle)
     event.listen(engine, "checkout", _ping_if_idle)
     return engine
@@ -75,8 +79,8 @@ def _ping_if_idle(dbapi_conn, record, proxy) -> None:
         raise DisconnectionError(str(exc)) from exc
 
 
-@lru_cache(maxsize=16)
-def _factory(engine: Engine) -> sessionmaker:
+@lru_cache(maxsize=64)
+def session_factory(engine: Engine) -> sessionmaker:
     """One sessionmaker per engine (a new one per call costs a Session subclass and its event setup)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -84,7 +88,7 @@ def _factory(engine: Engine) -> sessionmaker:
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """A transaction: committed when the block ends, rolled back on any error."""
-    session = _factory(get_engine(url))()
+    session = session_factory(get_engine(url))()
     try:
         yield session
         session.commit()
