@@ -55,7 +55,12 @@ def register(app: typer.Typer) -> None:
         help="Import admin areas and grid layers from vector files. 从矢量文件导入行政区划与网格图层。",
     )
     app.add_typer(group, name="import")
+    _register_admin(group)
+    _register_grids(group)
+    _register_roads(group)
 
+
+def _register_admin(group: typer.Typer) -> None:
     @group.command("admin")
     def admin(
         file: Path = typer.Argument(
@@ -86,6 +91,8 @@ def register(app: typer.Typer) -> None:
             encoding=encoding,
         )
 
+
+def _register_grids(group: typer.Typer) -> None:
     @group.command("grids")
     def grids(
         file: Path = typer.Argument(
@@ -118,6 +125,8 @@ def register(app: typer.Typer) -> None:
             encoding=encoding,
         )
 
+
+def _register_roads(group: typer.Typer) -> None:
     @group.command("roads")
     def roads(
         file: Path = typer.Argument(..., help="OSM .pbf/.osm, Shapefile, GeoJSON, GeoPackage, GeoParquet / 道路文件"),
