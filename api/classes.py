@@ -36,7 +36,7 @@ class RouteClass:
 
 
 DEFAULTS = (
-    RouteClass("intake", slots=8, queue_per_slot=16, wait=5.0, timeout_ms=10_000),
+    RouteClass("intake", slots=8, queue_per_slot=32, wait=15.0, timeout_ms=10_000),  # a report waits, not fails
     RouteClass("reads", slots=6, queue_per_slot=8, wait=5.0, timeout_ms=30_000),
     RouteClass("tiles", slots=4, queue_per_slot=64, wait=10.0, timeout_ms=10_000),
     RouteClass("features", slots=4, queue_per_slot=8, wait=2.0, timeout_ms=10_000),
