@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
 import subprocess
 import sys
 import time
@@ -41,12 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from intake_bench import seed  # noqa: E402
+from bench_serve import start_uvicorn  # noqa: E402
 
 from geogrid.cases.models import Case  # noqa: E402
 from geogrid.settings import database_url  # noqa: E402
 from geogrid.store.accounts import create_account  # noqa: E402
 from geogrid.store.db import drop_database, get_engine, init_store, sa_url, session_scope  # noqa: E402
+from tests.cases.conftest import build_city  # noqa: E402  (the case tests' jurisdiction: 2 communities, 4 grids)
 
 W, S = 114.30, 30.58
 PORTS = {"edge": 19010, "no edge": 19011}
@@ -54,23 +54,12 @@ PORTS = {"edge": 19010, "no edge": 19011}
 
 def start_api(url: str, port: int, media: str, edge: bool) -> subprocess.Popen:
     env = {
-        **os.environ,
         "GEOGRID_DATABASE_URL": url,
         "GEOGRID_MEDIA_DIR": media,
         "GEOGRID_EDGE": "on" if edge else "off",
     }
     env["GEOGRID_EDGE_RATE_KEY"] = "100000"  # keyed callers (phones, overhead run) never refused by their bucket
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("uvicorn did not come up")
+    return start_uvicorn(env, port)
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -274,13 +263,14 @@ def main() -> None:
     ap.add_argument("--phones", type=int, default=4)
     ap.add_argument("--overhead-s", type=float, default=10.0)
     args = ap.parse_args()
-    url = make_url(sa_url(database_url())).set(database=f"geogrid_i10_bench_{uuid.uuid4().hex[:8]}")
+    url = make_url(sa_url(database_url())).set(database=f"geogrid_bench_hardening_{uuid.uuid4().hex[:8]}")
     url = url.render_as_string(hide_password=False)
     init_store(url)
     media = f"/tmp/geogrid-bench-media-{uuid.uuid4().hex[:6]}"
     try:
-        key = seed(url)
+        build_city(url)
         with session_scope(url) as session:
+            _, key = create_account(session, "bench-reporter", "reporter")
             _, op_key = create_account(session, "bench-operator", "operator")
         get_engine.cache_clear()
         on = measure(url, key, op_key, media, True, args)

@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_serve import free_port, start_uvicorn  # noqa: E402
 from big_store import STEP, build  # noqa: E402
 
 from geogrid.settings import database_url  # noqa: E402
@@ -79,12 +79,6 @@ end
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def dsn(url: str) -> str:
     return make_url(sa_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -101,33 +95,11 @@ def sql(url: str, query: str) -> list[tuple]:
 
 
 def start_api(url: str, port: int, workers: int, media: str) -> subprocess.Popen:
-    env = {**os.environ, "GEOGRID_DATABASE_URL": url, "GEOGRID_MEDIA_DIR": media}
-    env.setdefault("GEOGRID_DB_POOL_SIZE", "10")
-    env.setdefault("GEOGRID_DB_MAX_OVERFLOW", "20")
-    # capacity, not abuse policy: one key sending hundreds of reports a second is what the per-key token bucket
-    # refuses (429), which would be counted as fast non-2xx answers here
-    env.setdefault("GEOGRID_EDGE_RATE_LIMITS", "off")
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += [
-        "--workers",
-        str(workers),
-        "--timeout-worker-healthcheck",
-        "120",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--backlog",
-        "4096",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("uvicorn did not come up")
+    """The API on ``url`` as the intake runs need it: larger pools, a deep backlog, rate limits off (capacity, not
+    abuse policy: one key sending hundreds of reports a second is what the per-key token bucket answers 429)."""
+    env = {"GEOGRID_DATABASE_URL": url, "GEOGRID_MEDIA_DIR": media, "GEOGRID_EDGE_RATE_LIMITS": "off"}
+    env |= {k: os.environ.get(k, v) for k, v in (("GEOGRID_DB_POOL_SIZE", "10"), ("GEOGRID_DB_MAX_OVERFLOW", "20"))}
+    return start_uvicorn(env, port, workers, extra_args=("--backlog", "4096"))
 
 
 def warm(base: str, workers: int, point: tuple[float, float], timeout: float = 900) -> float:

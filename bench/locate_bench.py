@@ -30,7 +30,6 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,9 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_serve import free_port, start_uvicorn  # noqa: E402
 
 from geogrid.settings import database_url  # noqa: E402
 from geogrid.store.db import drop_database, get_engine, init_store, sa_url  # noqa: E402
@@ -167,45 +169,10 @@ def existing(url: str) -> tuple[int, tuple[float, float, float, float]]:
     return n, bounds
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(url: str, workers: int, port: int) -> subprocess.Popen:
-    env = {**os.environ, "GEOGRID_DATABASE_URL": url, "GEOGRID_LOCATE_POLL_SECONDS": "3600"}
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += [
-        "--workers",
-        str(workers),
-        "--timeout-worker-healthcheck",
-        "120",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
-            conn.request("GET", "/v1/locate?lon=106.6&lat=26.5")
-            if conn.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        raise SystemExit("uvicorn did not answer within 900 s")
-    t0 = time.perf_counter()
-    for _ in range(8 * workers):  # every worker builds its index at start; new connections land on them in turn
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
-        conn.request("GET", "/v1/locate?lon=0&lat=0")
-        conn.getresponse().read()
-        conn.close()
-    print(f"workers warm (index built) after {time.perf_counter() - t0:.1f} s")
-    return proc
+    """The API on ``url``, returned once a locate answers (every worker builds its index at start)."""
+    env = {"GEOGRID_DATABASE_URL": url, "GEOGRID_LOCATE_POLL_SECONDS": "3600"}
+    return start_uvicorn(env, port, workers, probe="/v1/locate?lon=106.6&lat=26.5")
 
 
 def run_wrk(port: int, points: np.ndarray, duration: int, threads: int, connections: int) -> dict:

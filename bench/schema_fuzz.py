@@ -93,7 +93,7 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=30, help="examples per operation (each sent twice)")
     ap.add_argument("--stateful-steps", type=int, default=2000)
     args = ap.parse_args()
-    url = make_url(sa_url(database_url())).set(database=f"geogrid_i10_fuzz_{uuid.uuid4().hex[:8]}")
+    url = make_url(sa_url(database_url())).set(database=f"geogrid_bench_fuzz_{uuid.uuid4().hex[:8]}")
     url = url.render_as_string(hide_password=False)
     init_store(url)
     os.environ.update(GEOGRID_DATABASE_URL=url, GEOGRID_EDGE_RATE_LIMITS="off",

@@ -139,7 +139,7 @@ def test_idempotency_key_still_yields_one_case(city):
 def test_migration_moves_existing_rows():
     from alembic import command
 
-    url = _url_for(f"geogrid_i15b_mig_{uuid.uuid4().hex[:8]}")
+    url = _url_for(f"geogrid_test_mig_{uuid.uuid4().hex[:8]}")
     try:
         init_store(url)  # at heads; step back to before 0950, add rows, upgrade again
         cfg = alembic_config(url)

@@ -21,7 +21,7 @@ from geogrid.store.replicas import ReadRouter
 from tests.locate.conftest import build_jurisdiction, insert_areas, publish
 from tests.pgcluster import PrivateCluster, destroy, start_cluster, start_replica
 
-DB = "geogrid_i15a_replica"
+DB = "geogrid_test_replica"
 
 
 def wait_for(predicate, timeout: float = 20.0) -> bool:
